@@ -1,0 +1,35 @@
+"""tinysr: single-image super-resolution from scratch (NumPy, Numba, CuPy).
+
+``kernels/`` is shipped inside the package as ``tinysr.kernels`` so the library can read
+its CUDA sources wherever it is installed.
+"""
+from setuptools import find_packages, setup
+
+kernel_packages = ["tinysr.kernels"] + ["tinysr.kernels." + p for p in find_packages("kernels")]
+
+setup(
+    name="tinysr",
+    version="0.1.0",
+    description="Deep image super-resolution from scratch: autograd, hand-written kernels, "
+                "SRCNN/VDSR/DRCN and the classical baselines, evaluated as the papers do",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tinysr", "tinysr.*"]) + kernel_packages,
+    package_dir={"tinysr.kernels": "kernels"},
+    package_data={"tinysr.kernels": ["*.cuh", "*.md", "*/*.cu", "*/*.cuh", "*/*.h", "*/*.md"]},
+    include_package_data=False,
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "imageio>=2.28",
+        "numba>=0.58",
+        "tqdm>=4.60",
+        "matplotlib>=3.6",
+    ],
+    extras_require={
+        "gpu": ["cupy-cuda12x"],
+        "dev": ["pytest>=7", "hypothesis>=6.80", "scikit-image>=0.21"],
+    },
+    entry_points={"console_scripts": ["tinysr = tinysr.cli:main"]},
+)
