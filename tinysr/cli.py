@@ -37,10 +37,83 @@ def cmd_eval(args):
     return 0
 
 
+def add_upscale(sub):
+    p = sub.add_parser("upscale", help="super-resolve an image file with a model or a method")
+    p.add_argument("input", help="an RGB or grayscale image file (the low-resolution image)")
+    p.add_argument("output", help="where to write the PNG")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--model", metavar="CHECKPOINT", help="a trained model checkpoint")
+    who.add_argument("--method", help="a classical method (bicubic, or another in tinysr.evaluate.METHODS)")
+    p.add_argument("--scale", type=int, default=None, help="default: the scale the model was trained for")
+    p.add_argument("--tile", type=int, default=256, help="tile size bounding memory (0: no tiling)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.set_defaults(func=cmd_upscale)
+
+
+def cmd_upscale(args):
+    from .data import read_image, write_png
+    from .inference import upscale_image, upscale_image_with
+
+    img = read_image(args.input)
+    if args.model:
+        from .models.registry import load_model
+        model, meta = load_model(args.model)
+        scale = args.scale or meta.get("scale")
+        if not isinstance(scale, int):
+            sys.exit(f"tinysr upscale: {args.model} does not say its scale; pass --scale")
+        model.to(args.device)
+        out = upscale_image(model, img, scale, device=args.device, tile=args.tile or None)
+    else:
+        from . import evaluate as ev
+        if args.method not in ev.METHODS:
+            sys.exit(f"tinysr upscale: unknown method {args.method!r}; known: {', '.join(sorted(ev.METHODS))}")
+        if not args.scale:
+            sys.exit("tinysr upscale: --scale is needed with --method")
+        scale = args.scale
+        out = upscale_image_with(ev.METHODS[args.method](scale), img, scale)
+    write_png(args.output, out)
+    print(f"wrote {args.output}: {img.shape[1]}x{img.shape[0]} -> {out.shape[1]}x{out.shape[0]} (x{scale})")
+    return 0
+
+
+def add_import_weights(sub):
+    p = sub.add_parser("import-weights", help="convert published weights to a tinysr checkpoint")
+    p.add_argument("model", choices=["srcnn"], help="which published model format")
+    p.add_argument("source", help="the authors' file (SRCNN: x2.mat / x3.mat / x4.mat)")
+    p.add_argument("output", help="the .npz checkpoint to write")
+    p.add_argument("--scale", type=int, default=None, help="default: read from a name like x3.mat")
+    p.set_defaults(func=cmd_import_weights)
+
+
+def cmd_import_weights(args):
+    import re
+
+    from . import checkpoint
+    from .models.registry import model_state
+    from .models.srcnn_matlab import srcnn_from_mat
+
+    scale = args.scale
+    if scale is None:
+        found = re.search(r"x([234])", args.source)
+        if not found:
+            sys.exit(f"tinysr import-weights: cannot tell the scale of {args.source}; pass --scale")
+        scale = int(found.group(1))
+    try:
+        model = srcnn_from_mat(args.source)
+    except (ValueError, FileNotFoundError) as err:
+        sys.exit(f"tinysr import-weights: {err}")
+    checkpoint.save(model_state(model, scale, source=args.source), args.output)
+    c = model.config
+    print(f"wrote {args.output}: SRCNN {c['f1']}-{c['f2']}-{c['f3']} ({c['n1']}/{c['n2']}) for x{scale}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="tinysr", description="tiny deep image super-resolution")
     sub = parser.add_subparsers(dest="command", required=True)
     add_eval(sub)
+    add_upscale(sub)
+    add_import_weights(sub)
     return parser
 
 

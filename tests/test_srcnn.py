@@ -1,0 +1,161 @@
+"""SRCNN: geometry, tiled inference, the authors' MATLAB weights, the CLI, and training safety."""
+import os
+
+import numpy as np
+import pytest
+import scipy.io
+from scipy import ndimage
+
+import tinysr
+from tinysr import cli
+from tinysr.data import write_png
+from tinysr.inference import super_resolve_y, upscale_image
+from tinysr.models import SRCNN
+from tinysr.models.registry import load_model, model_state, predict
+from tinysr.models.srcnn_matlab import srcnn_from_mat
+from tinysr.training.loop import TrainingDiverged, fit
+
+
+@pytest.mark.parametrize("variant, out", [((9, 1, 5), 21), ((9, 3, 5), 19), ((9, 5, 5), 17)])
+def test_valid_training_geometry_and_full_size_inference(variant, out):
+    f1, f2, f3 = variant
+    model = SRCNN(f1, f2, f3, n1=8, n2=4)
+    x = tinysr.tensor(np.random.default_rng(0).random((2, 1, 33, 33)))
+    assert model(x).shape == (2, 1, out, out)
+    assert model(x, same=True).shape == (2, 1, 33, 33)
+    assert SRCNN(extra_layers=2, n1=8, n2=4)(x).shape == (2, 1, 33 - 2 * (4 + 0 + 0 + 0 + 2), 33 - 12)
+
+
+def test_tiled_inference_equals_untiled():
+    model = SRCNN(9, 3, 5, n1=8, n2=4, init_std=0.1, seed=1)
+    ilr = np.random.default_rng(2).random((70, 53))
+    whole = super_resolve_y(model, ilr)
+    tiled = super_resolve_y(model, ilr, tile=16)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def _matlab_forward(mat, im):
+    """The authors' SRCNN.m, written independently from its description:
+    imfilter(..., 'same', 'replicate') is a correlation with edge replication."""
+    def imfilter(a, k):
+        return ndimage.correlate(a, k, mode="nearest")
+    w1, b1 = mat["weights_conv1"], mat["biases_conv1"]
+    w2, b2 = mat["weights_conv2"], mat["biases_conv2"]
+    w3, b3 = mat["weights_conv3"], mat["biases_conv3"]
+    f1, f2, f3 = (int(round(np.sqrt(n))) for n in (w1.shape[0], w2.shape[1], w3.shape[1]))
+    c1 = [np.maximum(imfilter(im, w1[:, i].reshape(f1, f1, order="F")) + b1[i, 0], 0)
+          for i in range(w1.shape[1])]
+    c2 = []
+    for i in range(w2.shape[2]):
+        acc = sum(imfilter(c1[j], w2[j, :, i].reshape(f2, f2, order="F")) for j in range(w2.shape[0]))
+        c2.append(np.maximum(acc + b2[i, 0], 0))
+    return sum(imfilter(c2[i], w3[i, :].reshape(f3, f3, order="F")) for i in range(w3.shape[0])) + b3[0, 0]
+
+
+@pytest.mark.parametrize("f2", [1, 3])
+def test_import_matlab_weights_matches_the_authors_forward_pass(tmp_path, f2):
+    rng = np.random.default_rng(f2)
+    n1, n2, f1, f3 = 6, 4, 9, 5
+    mat = {"weights_conv1": rng.normal(0, 0.1, (f1 * f1, n1)), "biases_conv1": rng.normal(0, 0.1, (n1, 1)),
+           "weights_conv2": rng.normal(0, 0.1, (n1, f2 * f2, n2)), "biases_conv2": rng.normal(0, 0.1, (n2, 1)),
+           "weights_conv3": rng.normal(0, 0.1, (n2, f3 * f3)), "biases_conv3": rng.normal(0, 0.1, (1, 1))}
+    path = tmp_path / "x3.mat"
+    scipy.io.savemat(path, mat)
+    model = srcnn_from_mat(path, dtype="float64")
+    im = rng.random((23, 19))
+    ours = model(tinysr.tensor(im[None, None], dtype="float64"), same=True).numpy()[0, 0]
+    np.testing.assert_allclose(ours, _matlab_forward(scipy.io.loadmat(path), im), atol=1e-10)
+
+    out = tmp_path / "srcnn_x3.npz"
+    assert cli.main(["import-weights", "srcnn", str(path), str(out)]) == 0
+    loaded, meta = load_model(out)
+    assert meta["scale"] == 3 and loaded.config["f2"] == f2
+
+
+def test_import_rejects_a_foreign_mat(tmp_path):
+    path = tmp_path / "x2.mat"
+    scipy.io.savemat(path, {"something": np.ones(3)})
+    with pytest.raises(ValueError, match="x2.mat.*missing"):
+        srcnn_from_mat(path)
+
+
+def _tiny_model_file(tmp_path, scale=3):
+    model = SRCNN(5, 1, 3, n1=4, n2=2, init_std=0.1)
+    path = tmp_path / "tiny.npz"
+    tinysr.save(model_state(model, scale), path)
+    return model, path
+
+
+def test_upscale_cli_on_rgb_and_grey(tmp_path):
+    model, path = _tiny_model_file(tmp_path)
+    rng = np.random.default_rng(0)
+    rgb, grey = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8), rng.integers(0, 256, (9, 7), dtype=np.uint8)
+    write_png(tmp_path / "rgb.png", rgb)
+    write_png(tmp_path / "grey.png", grey)
+    assert cli.main(["upscale", str(tmp_path / "rgb.png"), str(tmp_path / "out.png"), "--model", str(path)]) == 0
+    assert cli.main(["upscale", str(tmp_path / "grey.png"), str(tmp_path / "outg.png"), "--model", str(path),
+                     "--tile", "8"]) == 0
+    from tinysr.data import read_image
+    assert read_image(tmp_path / "out.png").shape == (36, 30, 3)
+    assert read_image(tmp_path / "outg.png").shape == (27, 21)
+    assert cli.main(["upscale", str(tmp_path / "grey.png"), str(tmp_path / "b.png"), "--method", "bicubic",
+                     "--scale", "2"]) == 0
+    np.testing.assert_array_equal(upscale_image(model, grey, 3, tile=8), upscale_image(model, grey, 3))
+
+
+def test_eval_cli_with_a_model_checkpoint(tmp_path, capsys):
+    _, path = _tiny_model_file(tmp_path)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    write_png(folder / "a.png", np.random.default_rng(1).integers(0, 256, (30, 27, 3), dtype=np.uint8))
+    assert cli.main(["eval", "--model", str(path), "--sets", str(folder), "--scales", "3"]) == 0
+    assert "protocol" in capsys.readouterr().out
+
+
+def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None):
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 1, 15, 15)).astype(np.float32)
+    y = x[:, :, 3:-3, 3:-3].copy()
+    model = SRCNN(5, 1, 3, n1=4, n2=2, init_std=0.1)
+    opt = tinysr.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+    def batches(epoch):
+        order = np.random.default_rng((0, epoch)).permutation(16)
+        bad = poison_from is not None and epoch >= poison_from   # a corrupt input: NaN pixels
+        return ((x[order[i:i + 4]] + (np.nan if bad and i == 8 else 0), y[order[i:i + 4]])
+                for i in range(0, 16, 4)), 16
+    loss = lambda m, a, b: tinysr.functional.mse_loss(m(a), b)
+    fit(model, opt, batches, loss, epochs=epochs, out_dir=tmp_path, meta={"model": "srcnn"},
+        resume=resume, progress=False)
+    return model
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = _toy_training(tmp_path / "a", 0.05, epochs=3)
+    _toy_training(tmp_path / "b", 0.05, epochs=1)
+    resumed = _toy_training(tmp_path / "b", 0.05, epochs=3, resume=True)
+    for (n, a), (_, b) in zip(straight.named_parameters(), resumed.named_parameters()):
+        assert np.array_equal(a.numpy(), b.numpy()), n
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path):
+    _toy_training(tmp_path, 0.05, epochs=1)
+    good = tinysr.load(tmp_path / "checkpoint.npz")
+    with pytest.raises(TrainingDiverged, match=r"epoch 2, iteration 7"):
+        _toy_training(tmp_path, 0.05, epochs=3, resume=True, poison_from=1)
+    kept = tinysr.load(tmp_path / "checkpoint.npz")
+    assert kept["train"]["epoch"] == 1
+    for name, value in good["model"].items():
+        assert np.array_equal(kept["model"][name], value)
+
+
+@pytest.mark.skipif(not os.environ.get("TINYSR_DATA"), reason="needs T91 and Set5 (set TINYSR_DATA)")
+def test_smoke_a_few_hundred_iterations_beat_bicubic(tmp_path):
+    """CI smoke: 8 T91 images, 300 Adam iterations: Set5 x3 at least 0.5 dB over bicubic."""
+    from tinysr.training.srcnn import train
+    summary = train(recipe="fast", epochs=100, max_steps=300, batch=64, max_images=12, lr=3e-3,
+                    out=str(tmp_path), progress=False, backend=os.environ.get("TINYSR_BACKEND", "numba"))
+    assert summary["iterations"] == 300
+    assert summary["psnr"] >= summary["bicubic"] + 0.5, summary
+    for figure in ("loss.png", "psnr.png", "crop.png"):
+        assert (tmp_path / figure).stat().st_size > 1000

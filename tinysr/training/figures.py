@@ -1,0 +1,57 @@
+"""Pictures of a run: the loss curve, the PSNR curve, and a side-by-side crop."""
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")          # files only; no display needed
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def loss_curve(history, path, ylabel="training MSE"):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(history["iteration"], history["loss"], lw=1)
+    ax.set_xlabel("iterations (batches)")
+    ax.set_ylabel(ylabel)
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def psnr_curve(history, path, title):
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    its = history["eval_iteration"]
+    ax.plot(its, [e["psnr"] for e in history["eval"]], marker="o", ms=3, label="model")
+    if history["eval"] and "bicubic" in history["eval"][0]:
+        ax.plot(its, [e["bicubic"] for e in history["eval"]], ls="--", label="bicubic")
+    ax.set_xlabel("iterations (batches)")
+    ax.set_ylabel("PSNR (dB)")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def side_by_side(panels, path, crop=None):
+    """panels: list of (label, uint8 or [0,1] float image); crop: (top, left, size)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
+    for ax, (label, img) in zip(np.atleast_1d(axes), panels):
+        img = np.asarray(img)
+        if crop is not None:
+            t, l, s = crop
+            img = img[t:t + s, l:l + s]
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0,
+                  vmax=255 if img.dtype == np.uint8 else 1, interpolation="nearest")
+        ax.set_title(label, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
