@@ -60,14 +60,13 @@ def test_identical_output_reports_inf(tiny_set):
     assert res.rows[0]["psnr"] == float("inf") and "inf" in res.table(per_image=True)
 
 
-def test_model_without_registry_is_a_clear_error(tiny_set, monkeypatch):
-    try:
-        import tinysr.models.registry  # noqa: F401
-        pytest.skip("tinysr.models.registry exists")
-    except ImportError:
-        pass
-    with pytest.raises(RuntimeError, match="registry"):
-        main(["eval", "--model", "x.npz", "--sets", str(tiny_set), "--scales", "2"])
+def test_model_checkpoint_errors_name_the_file(tiny_set, tmp_path):
+    import tinysr
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        main(["eval", "--model", str(tmp_path / "missing.npz"), "--sets", str(tiny_set), "--scales", "2"])
+    tinysr.save({"w": np.ones(2)}, tmp_path / "notamodel.npz")
+    with pytest.raises(tinysr.CheckpointError, match="notamodel.npz.*not of a model"):
+        main(["eval", "--model", str(tmp_path / "notamodel.npz"), "--sets", str(tiny_set), "--scales", "2"])
 
 
 def test_python_m_tinysr_runs():

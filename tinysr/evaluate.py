@@ -14,24 +14,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .classic import bicubic_upscaler
+from .classic import aplus_upscaler, bicubic_upscaler, scsr_upscaler
 from .data import SAMPLE_SET, load_dataset, make_pair, round_uint8, y_channel
 from .metrics import Protocol, psnr, ssim
 
 METHODS = {
     "bicubic": bicubic_upscaler,
+    "aplus": aplus_upscaler,
+    "scsr": scsr_upscaler,
 }
 
 CSV_COLUMNS = ("method", "set", "scale", "image", "psnr", "ssim")
 
 
 def upscaler_from_checkpoint(path, scale):
-    """An upscaler from a saved model, via tinysr.models.registry (imported only when used)."""
-    try:
-        from .models import registry
-    except ImportError as err:
-        raise RuntimeError(f"cannot evaluate checkpoint {path}: tinysr.models.registry is not "
-                           f"available ({err})") from err
+    """An upscaler from a saved model checkpoint (see tinysr.models.registry)."""
+    from .models import registry   # models import lazily: plain evaluation never needs them
     return registry.upscaler_from_checkpoint(path, scale)
 
 

@@ -1,0 +1,65 @@
+"""The kernels ship inside the package: both a regular and an editable install can read them."""
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+READ_KERNEL = (
+    "import importlib.resources as r, tinysr, sys; "
+    "src = (r.files('tinysr.kernels') / 'conv2d_fwd' / 'conv2d_fwd.cu').read_text(); "
+    "assert '__global__' in src; "
+    "assert (r.files('tinysr.kernels') / 'common.cuh').read_text(); "
+    "print(tinysr.__file__)"
+)
+
+
+def _have_cu_files():
+    return (REPO / "kernels" / "conv2d_fwd" / "conv2d_fwd.cu").exists()
+
+
+@pytest.fixture(scope="module")
+def env_python(tmp_path_factory):
+    """A venv that sees this interpreter's packages (numpy, ...) but not tinysr itself."""
+    folder = tmp_path_factory.mktemp("venv")
+    venv.create(folder, with_pip=False, system_site_packages=True)
+    return folder / "bin" / "python"
+
+
+def _pip(*args):
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", *args]
+    subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, timeout=300)
+
+
+@pytest.mark.skipif(not _have_cu_files(), reason="no .cu kernel sources in this checkout")
+def test_regular_install_ships_kernel_sources(tmp_path):
+    target = tmp_path / "site"
+    _pip("--target", str(target), str(REPO))
+    assert (target / "tinysr" / "kernels" / "conv2d_fwd" / "conv2d_fwd.cu").exists()
+    env = dict(os.environ, PYTHONPATH=str(target))
+    out = subprocess.run([sys.executable, "-c", READ_KERNEL], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert str(target) in out.stdout
+
+
+@pytest.mark.skipif(not _have_cu_files(), reason="no .cu kernel sources in this checkout")
+def test_editable_install_reads_kernel_sources(tmp_path, env_python):
+    subprocess.run([str(env_python), "-m", "pip", "--version"], check=False, capture_output=True)
+    cmd = [sys.executable, "-m", "pip", "--python", str(env_python), "install", "--quiet", "--no-deps",
+           "--no-build-isolation", "-e", str(REPO)]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    out = subprocess.run([str(env_python), "-c", READ_KERNEL], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert str(REPO / "tinysr") in out.stdout
+
+
+def test_import_tinysr_does_not_import_cupy():
+    code = "import sys, tinysr, tinysr.nn, tinysr.optim; assert 'cupy' not in sys.modules; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr
