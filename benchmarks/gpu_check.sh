@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# benchmarks/gpu_check.sh OUTDIR: every GPU check and benchmark of tinysr's CUDA kernels,
+# in one call that finishes within 8 minutes (about 5 when the CuPy kernel cache is warm).
+#
+#   PYTHONPATH=. bash benchmarks/gpu_check.sh "$OUT"        (from the repository root)
+#
+#   1. the card (nvidia-smi) and the software versions            -> OUTDIR/card.txt
+#   2. pytest -m gpu: every kernel version, the backend contract,
+#      a training step that never synchronises with the host     -> OUTDIR/pytest_gpu.txt
+#   3. benchmarks/gpu_bench.py: kernel versions vs numpy_ref (f32, f64), SRCNN/VDSR training
+#      on cuda vs the CPU, the VDSR step time and a per-primitive profile, conv forward and
+#      forward+backward vs cuDNN (strict fp32, TF32)   -> OUTDIR/results.json, bench.csv,
+#                                                         summary.md, gpu_bench.txt
+# Every step is time-boxed; a failing step is recorded and the next one still runs.
+set -u
+OUT="${1:?usage: bash benchmarks/gpu_check.sh OUTDIR}"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
+PY="${PYTHON:-python}"
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+TOTAL=450                                  # hard limit for the whole script, seconds
+T0=$(date +%s)
+left() { echo $(( TOTAL - ($(date +%s) - T0) )); }
+
+echo "== 1. card" | tee "$OUT/card.txt"
+{
+  timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit \
+      --format=csv 2>&1 || echo "nvidia-smi unavailable"
+  timeout 60 "$PY" - <<'PYEOF' 2>&1
+import platform, numpy
+print("python", platform.python_version(), "numpy", numpy.__version__)
+try:
+    import cupy
+    d = cupy.cuda.runtime.getDeviceProperties(0)
+    print("cupy", cupy.__version__, "| device", d["name"].decode(), "| SMs", d["multiProcessorCount"],
+          "| cc %d.%d" % (d["major"], d["minor"]), "| runtime", cupy.cuda.runtime.runtimeGetVersion())
+except Exception as e:
+    print("cupy unavailable:", e)
+try:
+    import torch
+    print("torch", torch.__version__, "| cuda", torch.version.cuda, "| cudnn", torch.backends.cudnn.version())
+except Exception as e:
+    print("torch unavailable:", e)
+PYEOF
+} 2>&1 | tee -a "$OUT/card.txt"
+
+echo "== 2. pytest -m gpu  ($(left) s left)"
+timeout 170 "$PY" -m pytest -m gpu tests -q -rfEs -p no:cacheprovider --continue-on-collection-errors \
+    > "$OUT/pytest_gpu.txt" 2>&1
+echo "pytest exit code $?" >> "$OUT/pytest_gpu.txt"
+tail -n 25 "$OUT/pytest_gpu.txt"
+
+B=$(( $(left) - 20 ))
+if [ "$B" -lt 30 ]; then B=30; fi
+echo "== 3. kernels, training, benchmarks  (budget ${B} s)"
+timeout $(( B + 15 )) "$PY" benchmarks/gpu_bench.py --out "$OUT" --budget "$B" 2>&1 \
+    | tee "$OUT/gpu_bench.txt"
+echo "gpu_bench exit code ${PIPESTATUS[0]}" | tee -a "$OUT/gpu_bench.txt"
+echo "== done in $(( $(date +%s) - T0 )) s; results in $OUT"

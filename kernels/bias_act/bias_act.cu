@@ -1,0 +1,102 @@
+// bias_act.cu: bias + activation, forward and backward.
+//
+//   forward:   y = act(x + b[c])            c = the channel (axis 1), any trailing axes
+//   backward:  gx = gy * act'(y),  gb[c] = sum of gx over every axis but 1
+// with act in {0: none, 1: relu, 2: leaky_relu(slope)}. The backward is written in terms
+// of the OUTPUT y: y > 0 exactly when x + b > 0 (slope >= 0), so the forward input need
+// not be kept. Arrays are viewed as (N, C, inner), inner = the product of trailing axes.
+//
+// Forward arguments:  (x, b, y, has_bias, act, slope, C, inner, total)
+// Backward arguments: (gy, y, gx, gb, act, slope, N, C, inner)
+
+template <typename T>
+__device__ __forceinline__ T activate(T v, int act, T slope) {
+    if (act == 1) return v > T(0) ? v : T(0);
+    if (act == 2) return v > T(0) ? v : v * slope;
+    return v;
+}
+
+template <typename T>
+__device__ __forceinline__ T act_grad(T g, T y, int act, T slope) {
+    if (act == 1) return y > T(0) ? g : T(0);
+    if (act == 2) return y > T(0) ? g : g * slope;
+    return g;
+}
+
+// ---------------------------------------------------------------------------------
+// v1: one thread per element; the channel comes from a division and a modulo.
+//   forward  grid = ceil(total / 256), block = 256.
+//   backward grid = ceil(max(total, C) / 256): thread e writes gx[e]; threads e < C ALSO
+//   compute gb[e] by looping over all N*inner elements of channel e. Obviously right;
+//   the gb loop is serial (C threads do all the summing) and reads gy and y again.
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void bias_act_fwd_v1(const T* __restrict__ x, const T* __restrict__ b,
+                                T* __restrict__ y, int has_bias, int act, T slope, int C,
+                                int inner, int total) {
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= total) return;
+    const int c = (idx / inner) % C;
+    y[idx] = activate(x[idx] + (has_bias ? b[c] : T(0)), act, slope);
+}
+
+template <typename T>
+__global__ void bias_act_bwd_v1(const T* __restrict__ gy, const T* __restrict__ y,
+                                T* __restrict__ gx, T* __restrict__ gb, int act, T slope,
+                                int N, int C, int inner) {
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx < N * C * inner) gx[idx] = act_grad(gy[idx], y[idx], act, slope);
+    if (idx < C) {
+        T acc = T(0);
+        for (int n = 0; n < N; ++n)
+            for (int j = 0; j < inner; ++j) {
+                const int e = (n * C + idx) * inner + j;
+                acc += act_grad(gy[e], y[e], act, slope);
+            }
+        gb[idx] = acc;
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// v2: one block row per (n, c) plane. Forward: grid = (N*C, ceil(inner / 256)), each
+// thread strides over its plane, so the channel is blockIdx.x % C (no per-element
+// division) and the bias is read once. Backward: one 256-thread block per channel
+// (grid = C) walks that channel's N planes, writes gx, and reduces gb in shared memory:
+// 256 partial sums, then a tree of 8 halvings (fixed order: reproducible). gx and gb
+// come from one pass over gy and y instead of two.
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void bias_act_fwd_v2(const T* __restrict__ x, const T* __restrict__ b,
+                                T* __restrict__ y, int has_bias, int act, T slope, int C,
+                                int inner, int total) {
+    const int plane = blockIdx.x;
+    const T bias = has_bias ? b[plane % C] : T(0);
+    const T* xp = x + plane * inner;
+    T* yp = y + plane * inner;
+    for (int j = blockIdx.y * blockDim.x + threadIdx.x; j < inner; j += gridDim.y * blockDim.x)
+        yp[j] = activate(xp[j] + bias, act, slope);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(256)
+bias_act_bwd_v2(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict__ gx,
+                T* __restrict__ gb, int act, T slope, int N, int C, int inner) {
+    __shared__ T partial[256];
+    const int c = blockIdx.x, t = threadIdx.x;
+    T acc = T(0);
+    for (int n = 0; n < N; ++n) {
+        const int base = (n * C + c) * inner;
+        for (int j = t; j < inner; j += 256) {
+            const T g = act_grad(gy[base + j], y[base + j], act, slope);
+            gx[base + j] = g;
+            acc += g;
+        }
+    }
+    partial[t] = acc;
+    __syncthreads();
+    for (int half = 128; half > 0; half >>= 1) {
+        if (t < half) partial[t] += partial[t + half];
+        __syncthreads();
+    }
+    if (t == 0) gb[c] = partial[0];
+}

@@ -1,0 +1,187 @@
+// conv2d_fwd.cu: the forward convolution, three ways.
+//
+//   y[n,o,i,j] = sum_{c,p,q} w[o,c,p,q] * xpad[n, c, i*stride + p, j*stride + q]
+//
+// x (N,C,H,W), w (O,C,KH,KW), y (N,O,Ho,Wo), all C-contiguous; "xpad" is never built:
+// read_padded() (common.cuh) reads zeros or the clamped edge pixel outside the image.
+// Seen as a matrix product ("implicit GEMM"):
+//   M = O output channels, N = N*Ho*Wo output pixels, K = C*KH*KW taps,
+//   A[m][k] = w viewed as (O, C*KH*KW),  B[k][n] = the input pixel tap k of pixel n reads.
+//
+// Every kernel takes the same arguments:
+//   (x, w, y, N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate)
+// and is a template on the float type T (float or double); the loader instantiates
+// conv2d_fwd_vK<float> or <double> through name_expressions. Launch geometry for every
+// version lives in tinysr/backend/launch_geometry.py, shared by CuPy and the emulator.
+
+// ---------------------------------------------------------------------------------
+// v1: naive. One thread per output element; it loops over all C*KH*KW taps.
+//   grid = ceil(N*O*Ho*Wo / 256), block = 256.
+// Obviously right, and slow: every thread reads its whole receptive field and the
+// weights straight from global memory (through the caches), about two loads per
+// multiply-add, so the GPU waits on memory instead of computing.
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void conv2d_fwd_v1(const T* __restrict__ x, const T* __restrict__ w,
+                              T* __restrict__ y, int N, int C, int H, int W, int O, int KH,
+                              int KW, int Ho, int Wo, int stride, int pad, int replicate) {
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= N * O * Ho * Wo) return;
+    const int j = idx % Wo;                 // idx = ((n * O + o) * Ho + i) * Wo + j
+    const int i = (idx / Wo) % Ho;
+    const int o = (idx / (Wo * Ho)) % O;
+    const int n = idx / (Wo * Ho * O);
+    T acc = T(0);
+    for (int c = 0; c < C; ++c) {
+        const T* plane = x + (n * C + c) * H * W;
+        const T* wk = w + (o * C + c) * KH * KW;
+        for (int p = 0; p < KH; ++p)
+            for (int q = 0; q < KW; ++q)
+                acc += wk[p * KW + q] *
+                       tinysr::read_padded(plane, i * stride + p - pad, j * stride + q - pad,
+                                           H, W, replicate);
+    }
+    y[idx] = acc;
+}
+
+// ---------------------------------------------------------------------------------
+// v2: shared-memory tiles. A 16x16 block computes a 16 (output channels) x 16 (pixels)
+// tile of the implicit GEMM; k advances in slices of 16. Per slice each thread loads ONE
+// weight and ONE input tap into shared memory, then every thread reads 16 of each from
+// shared memory. Each global load now feeds 16 multiply-adds instead of one, so memory
+// traffic drops ~16x. Still: 2 shared loads per multiply-add, two barriers per slice, and
+// each input tap decoded with divisions.
+//   grid = (ceil(N*Ho*Wo / 16), ceil(O / 16)), block = (16, 16).
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void conv2d_fwd_v2(const T* __restrict__ x, const T* __restrict__ w,
+                              T* __restrict__ y, int N, int C, int H, int W, int O, int KH,
+                              int KW, int Ho, int Wo, int stride, int pad, int replicate) {
+    __shared__ T As[16][17];   // As[m][k]; the +1 column avoids bank conflicts
+    __shared__ T Bs[16][17];   // Bs[k][n]
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int K = C * KH * KW, P = N * Ho * Wo;
+    const int m = blockIdx.y * 16 + ty;        // output channel this thread computes
+    const int col = blockIdx.x * 16 + tx;      // output pixel this thread computes
+    // The pixel this thread's column stands for (it loads B for the same column).
+    const bool col_ok = col < P;
+    const int n = col_ok ? col / (Ho * Wo) : 0;
+    const int ij = col_ok ? col - n * Ho * Wo : 0;
+    const int i = ij / Wo, j = ij % Wo;
+    const int a_row = blockIdx.y * 16 + ty;    // A element loaded: A[a_row][k0 + tx]
+
+    T acc = T(0);
+    for (int k0 = 0; k0 < K; k0 += 16) {
+        const int ka = k0 + tx;
+        As[ty][tx] = (a_row < O && ka < K) ? w[a_row * K + ka] : T(0);
+        const int kb = k0 + ty;                // B element loaded: B[k0 + ty][col]
+        T b = T(0);
+        if (col_ok && kb < K) {
+            const int c = kb / (KH * KW), pq = kb % (KH * KW);
+            const int p = pq / KW, q = pq % KW;
+            b = tinysr::read_padded(x + (n * C + c) * H * W, i * stride + p - pad,
+                                    j * stride + q - pad, H, W, replicate);
+        }
+        Bs[ty][tx] = b;
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < 16; ++kk) acc += As[ty][kk] * Bs[kk][tx];
+        __syncthreads();
+    }
+    if (m < O && col_ok) y[(n * O + m) * Ho * Wo + ij] = acc;
+}
+
+// ---------------------------------------------------------------------------------
+// v3: register-blocked, double-buffered implicit GEMM (common.cuh: gemm_mainloop).
+// A 256-thread block computes a 64 (output channels) x 128 (pixels) tile; each thread
+// 8 x 4 outputs held in registers. Per k a thread reads 12 operands from shared memory
+// (three 16-byte loads) for 32 multiply-adds: 5x fewer shared loads per multiply-add than
+// v2, so the FMA units, not the load units, set the pace. The next slice's global loads
+// are issued before the math on the current one (double buffering), and taps are
+// decoded by addition (Carry3) instead of division. What this file adds is the Gather:
+//   A slot: w[m][k] (w is already the (O, C*KH*KW) matrix, row-major)
+//   B slot: the input pixel read by tap k = (c, p, q) of output pixel n = (img, i, j);
+//           a thread's 4 B columns are fixed, so (img, i, j) is decoded once per tile.
+//   grid = (ceil(N*Ho*Wo / 128), ceil(O / 64)), block = 256.
+// ---------------------------------------------------------------------------------
+template <typename T, typename Cfg>
+struct FwdGather {
+    const T* x; const T* w;
+    int K, H, W, KH, KW, replicate;
+    int ka;                                   // A: current k of this thread's A slot
+    int a_off[Cfg::A_LOADS];                  //    m * K, or -1 past the last channel
+    int kb; tinysr::Carry3 tap;               // B: current k = (c, p, q) of the B slot
+    int b_off[Cfg::B_LOADS];                  //    x offset of image n, or -1 past the end
+    int b_ih[Cfg::B_LOADS], b_iw[Cfg::B_LOADS];   // top-left input pixel of the window
+
+    __device__ __forceinline__ void init(const T* x_, const T* w_, const tinysr::ConvShape& s,
+                                         int m0, int n0, int t) {
+        x = x_; w = w_; K = s.C * s.KH * s.KW; H = s.H; W = s.W; KH = s.KH; KW = s.KW;
+        replicate = s.replicate;
+        ka = Cfg::a_col(t);
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i) {
+            const int m = m0 + Cfg::a_row(t, i);
+            a_off[i] = m < s.O ? m * K : -1;
+        }
+        kb = Cfg::b_row(t);
+        tap.set(kb, s.KH, s.KW);
+        const int P = s.N * s.Ho * s.Wo;
+#pragma unroll
+        for (int i = 0; i < Cfg::B_LOADS; ++i) {
+            const int col = n0 + Cfg::b_col(t, i);
+            const int n = col / (s.Ho * s.Wo), ij = col - n * (s.Ho * s.Wo);
+            const int oi = ij / s.Wo, oj = ij - oi * s.Wo;
+            b_off[i] = col < P ? n * s.C * H * W : -1;
+            b_ih[i] = oi * s.stride - s.pad;
+            b_iw[i] = oj * s.stride - s.pad;
+        }
+    }
+
+    __device__ __forceinline__ void fetch(T (&ra)[Cfg::A_LOADS], T (&rb)[Cfg::B_LOADS]) {
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i)
+            ra[i] = (a_off[i] >= 0 && ka < K) ? w[a_off[i] + ka] : T(0);
+        const bool k_ok = kb < K;
+        const int plane = tap.a * H * W;
+#pragma unroll
+        for (int i = 0; i < Cfg::B_LOADS; ++i)
+            rb[i] = (b_off[i] >= 0 && k_ok)
+                        ? tinysr::read_padded(x + b_off[i] + plane, b_ih[i] + tap.b,
+                                              b_iw[i] + tap.c, H, W, replicate)
+                        : T(0);
+        ka += Cfg::BK;
+        kb += Cfg::BK;
+        tap.add(Cfg::BK, KH, KW);
+    }
+};
+
+template <typename T>
+__global__ void __launch_bounds__(256)
+conv2d_fwd_v3(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y, int N,
+              int C, int H, int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
+              int replicate) {
+    typedef tinysr::Tile64x128 Cfg;
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
+    const int K = C * KH * KW, P = N * Ho * Wo;
+    FwdGather<T, Cfg> g;
+    g.init(x, w, s, m0, n0, threadIdx.x);
+    T acc[Cfg::TM][Cfg::TN];
+    tinysr::gemm_mainloop<T, Cfg>(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
+
+    // Epilogue: thread (tm, tn) owns rows m0 + tm*8 + i, columns n0 + tn*4 + j.
+    const int tn = threadIdx.x % (Cfg::BN / Cfg::TN), tm = threadIdx.x / (Cfg::BN / Cfg::TN);
+#pragma unroll
+    for (int j = 0; j < Cfg::TN; ++j) {
+        const int col = n0 + tn * Cfg::TN + j;
+        if (col >= P) continue;
+        const int n = col / (Ho * Wo), ij = col - n * (Ho * Wo);
+#pragma unroll
+        for (int i = 0; i < Cfg::TM; ++i) {
+            const int m = m0 + tm * Cfg::TM + i;
+            if (m < O) y[(n * O + m) * Ho * Wo + ij] = acc[i][j];
+        }
+    }
+}

@@ -1,0 +1,283 @@
+"""Every version of every CUDA kernel, run on the CPU by the emulator, against numpy_ref.
+
+The .cu text is compiled as C++ (kernels/emulator/cuda_shim.h: a block's threads are
+OpenMP threads, __syncthreads() a barrier, __shared__ per block) and launched through the
+SAME launch plans (tinysr/backend/launch_geometry.py) that the CuPy backend uses, so the
+grids, split-K partial buffers, reduction and replicate fold are checked too. Outputs are
+poisoned with NaN before each launch. Tolerances come from the error bound of a sum of K
+products: |y - ref| <= c * K * eps * (|w| conv |x|), with the reference in float64 on the
+same (rounded) inputs. Shapes are tiny but cross every tile edge: 1, 3, 17 channels; 66
+and 70 output channels (> one 64-row tile); 162 pixels (> one 128-column tile); kernels 1
+to 11; stride 2; padding wider than the image.
+"""
+import importlib.util
+import pathlib
+import shutil
+
+import numpy as np
+import pytest
+
+from tinysr.backend import cuda_loader
+from tinysr.backend import launch_geometry as plans
+from tinysr.backend import numpy_ref as ref
+
+HARNESS = pathlib.Path(str(cuda_loader.kernel_dir())) / "emulator" / "harness.py"
+
+
+def _load_harness():
+    spec = importlib.util.spec_from_file_location("tinysr_cuda_emulator", HARNESS)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def emu():
+    if shutil.which("g++") is None:
+        pytest.skip("the CUDA emulator needs g++ with OpenMP; none found")
+    return _load_harness()
+
+
+class Poisoned:
+    """NumPy, except that new arrays are full of NaN: an output element a kernel forgets
+    to write shows up as a mismatch."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(shape, dtype=float):
+        return np.full(shape, np.nan, dtype=dtype)
+
+
+XP = Poisoned()
+EPS = {np.float32: 2.0 ** -24, np.float64: 2.0 ** -53}
+EMULATED = set()          # (kernel, version) pairs that ran, for the summary line
+
+
+def assert_close(name, got, want, bound):
+    """|got - want| <= bound elementwise; on failure report the worst index and the first
+    few mismatches, not just a max."""
+    got = np.asarray(got, dtype=np.float64)
+    assert got.shape == want.shape, f"{name}: shape {got.shape} != {want.shape}"
+    err = np.abs(got - want)
+    bad = ~(err <= bound)             # NaN counts as bad
+    if bad.any():
+        idx = [tuple(int(v) for v in i) for i in np.argwhere(bad)]
+        ranked = np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)   # unwritten (NaN) first
+        worst = tuple(int(v) for v in np.unravel_index(np.argmax(ranked), err.shape))
+        first = ", ".join(f"{i}: {got[i]:.9g} vs {want[i]:.9g}" for i in idx[:5])
+        pytest.fail(f"{name}: {len(idx)} of {bad.size} outside the bound; worst at "
+                    f"{worst} ({got[worst]:.9g} vs {want[worst]:.9g}, bound "
+                    f"{bound[worst]:.3g}); first: {first}")
+
+
+# N, C, H, W, O, K, stride, pad, mode
+CONV_CASES = [
+    (2, 3, 7, 9, 5, 3, 1, 1, "zeros"),
+    (1, 2, 17, 15, 3, 3, 2, 1, "replicate"),
+    (2, 4, 6, 6, 70, 1, 1, 0, "zeros"),
+    (1, 3, 11, 10, 2, 5, 2, 2, "replicate"),
+    (2, 17, 9, 9, 66, 3, 1, 1, "replicate"),
+    (1, 1, 1, 1, 1, 1, 1, 0, "zeros"),
+    (1, 2, 1, 3, 2, 3, 1, 2, "replicate"),
+    (1, 2, 12, 13, 3, 11, 1, 5, "zeros"),
+    (1, 2, 14, 12, 3, 11, 2, 0, "replicate"),
+    (3, 5, 8, 7, 9, 4, 2, 1, "zeros"),
+]
+CONV_IDS = ["x".join(map(str, c[:8])) + "-" + c[8] for c in CONV_CASES]
+
+
+def _conv_inputs(case, dtype, seed=0):
+    N, C, H, W, O, K, s, p, mode = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((O, C, K, K)).astype(dtype)
+    Ho, Wo = (H + 2 * p - K) // s + 1, (W + 2 * p - K) // s + 1
+    gy = rng.standard_normal((N, O, Ho, Wo)).astype(dtype)
+    return x, w, gy
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv_forward(emu, case, version, dtype):
+    N, C, H, W, O, K, s, p, mode = case
+    x, w, _ = _conv_inputs(case, dtype)
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    y = plans.conv2d_forward(XP, emu.launch, x, w, s, p, mode, version)
+    want = ref.conv2d_forward(x64, w64, s, p, mode)
+    scale = ref.conv2d_forward(np.abs(x64), np.abs(w64), s, p, mode)
+    assert_close(f"conv2d_fwd v{version}", y, want, 2 * C * K * K * EPS[dtype] * scale + 1e-300)
+    EMULATED.add(("conv2d_fwd", version))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv_backward_input(emu, case, version, dtype):
+    N, C, H, W, O, K, s, p, mode = case
+    x, w, gy = _conv_inputs(case, dtype)
+    gy64, w64 = gy.astype(np.float64), w.astype(np.float64)
+    gx = plans.conv2d_backward_input(XP, emu.launch, gy, w, x.shape, s, p, mode, version)
+    want = ref.conv2d_backward_input(gy64, w64, x.shape, s, p, mode)
+    scale = ref.conv2d_backward_input(np.abs(gy64), np.abs(w64), x.shape, s, p, mode)
+    terms = O * K * K + (p + 1) ** 2            # the gather, then the replicate fold
+    assert_close(f"conv2d_bwd_input v{version}", gx, want,
+                 2 * terms * EPS[dtype] * scale + 1e-300)
+    EMULATED.add(("conv2d_bwd_input", version))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv_backward_weight(emu, case, version, dtype):
+    N, C, H, W, O, K, s, p, mode = case
+    x, w, gy = _conv_inputs(case, dtype)
+    gy64, x64 = gy.astype(np.float64), x.astype(np.float64)
+    gw, gb = plans.conv2d_backward_weight(XP, emu.launch, gy, x, w.shape, s, p, mode, version)
+    want_w, want_b = ref.conv2d_backward_weight(gy64, x64, w.shape, s, p, mode)
+    scale_w, scale_b = ref.conv2d_backward_weight(np.abs(gy64), np.abs(x64), w.shape, s, p, mode)
+    terms = gy.size // O + 64                   # pixels, plus the split-K partial sums
+    assert_close(f"conv2d_bwd_weight v{version} gw", gw, want_w,
+                 2 * terms * EPS[dtype] * scale_w + 1e-300)
+    assert_close(f"conv2d_bwd_weight v{version} gb", gb, want_b,
+                 2 * terms * EPS[dtype] * scale_b + 1e-300)
+    EMULATED.add(("conv2d_bwd_weight", version))
+
+
+def test_bwd_weight_splits_exercised():
+    """The small cases above must include split-K (several partial buffers)."""
+    splits = [plans.bwd_weight_geometry(3, c[4], c[1] * c[5] ** 2,
+                                        c[0] * ((c[2] + 2 * c[7] - c[5]) // c[6] + 1) *
+                                        ((c[3] + 2 * c[7] - c[5]) // c[6] + 1))[2]
+              for c in CONV_CASES]
+    assert max(splits) > 1 and min(splits) == 1
+
+
+BIAS_SHAPES = [(3, 5, 4, 7), (2, 1, 1, 1), (1, 3, 300), (4, 6), (2, 70, 3, 3)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("act,slope", [("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)])
+@pytest.mark.parametrize("shape", BIAS_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_bias_act(emu, shape, act, slope, version, dtype):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape[1]).astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    for bias in (b, None):
+        y = plans.bias_act_forward(XP, emu.launch, x, bias, act, slope, version)
+        want = ref.bias_act_forward(x.astype(np.float64),
+                                    None if bias is None else bias.astype(np.float64), act, slope)
+        assert_close(f"bias_act_fwd v{version}", y, want,
+                     4 * EPS[dtype] * (np.abs(want) + np.abs(x)) + 1e-300)
+    y = ref.bias_act_forward(x, b, act, slope)              # the same rounded y both sides
+    gx, gb = plans.bias_act_backward(XP, emu.launch, gy, y, act, slope, version)
+    want_x, want_b = ref.bias_act_backward(gy.astype(np.float64), y.astype(np.float64), act,
+                                           slope)
+    assert_close(f"bias_act_bwd v{version} gx", gx, want_x, 2 * EPS[dtype] * np.abs(want_x) + 1e-300)
+    n = gy.size // shape[1]
+    scale = np.abs(gy.astype(np.float64)).sum(axis=(0,) + tuple(range(2, gy.ndim)))
+    assert_close(f"bias_act_bwd v{version} gb", gb, want_b, 2 * n * EPS[dtype] * scale + 1e-300)
+    EMULATED.add(("bias_act", version))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("n", [1, 257, 5000])
+def test_optim_update(emu, n, version, dtype):
+    rng = np.random.default_rng(2)
+    p0, g, buf0 = (rng.standard_normal(n).astype(dtype) for _ in range(3))
+    m0, v0 = rng.random(n).astype(dtype), rng.random(n).astype(dtype)
+    tol = 64 * EPS[dtype]
+    for momentum, wd, with_buf in [(0.9, 0.01, True), (0.0, 0.0, False)]:
+        p1, b1 = p0.copy(), buf0.copy()
+        plans.sgd_step(XP, emu.launch, p1, g, b1 if with_buf else None, 0.1, momentum, wd,
+                       version)
+        p2, b2 = p0.copy(), buf0.copy()
+        ref.sgd_step(p2, g, b2 if with_buf else None, 0.1, momentum, wd)
+        np.testing.assert_allclose(p1, p2, rtol=tol, atol=tol)
+        np.testing.assert_allclose(b1, b2, rtol=tol, atol=tol)
+    p1, m1, v1 = p0.copy(), m0.copy(), v0.copy()
+    plans.adam_step(XP, emu.launch, p1, g, m1, v1, 7, 1e-2, 0.9, 0.999, 1e-8, 0.01, version)
+    p2, m2, v2 = p0.copy(), m0.copy(), v0.copy()
+    ref.adam_step(p2, g, m2, v2, 7, 1e-2, 0.9, 0.999, 1e-8, 0.01)
+    for a, b in [(p1, p2), (m1, m2), (v1, v2)]:
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    EMULATED.add(("optim_update", version))
+
+
+def test_launch_checks_arguments(emu):
+    """The shared signature check rejects what CuPy would silently accept."""
+    x = np.zeros((1, 1, 3, 3), np.float32)
+    w = np.zeros((1, 1, 3, 3), np.float64)
+    with pytest.raises(TypeError):
+        plans.conv2d_forward(np, emu.launch, x, w, 1, 1, "zeros", 3)
+    y = np.zeros((1, 1, 3, 3), np.float32)
+    with pytest.raises(ValueError):   # non-contiguous output
+        emu.launch("conv2d_fwd", 1, "conv2d_fwd_v1", np.float32, (1, 1, 1), (256, 1, 1),
+                   x, x, np.zeros((1, 1, 3, 6), np.float32)[..., ::2],
+                   *([1] * 12))
+    with pytest.raises(TypeError):    # a float where an int belongs
+        emu.launch("conv2d_fwd", 1, "conv2d_fwd_v1", np.float32, (1, 1, 1), (256, 1, 1),
+                   x, x, y, 1.0, *([1] * 11))
+
+
+def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch):
+    """The whole "cuda" path without a GPU: tinysr.backend.cupy_gpu imported with NumPy
+    standing in for CuPy and the emulator for the launcher; three SRCNN training steps on
+    device "cuda" must match the NumPy reference backend step for step."""
+    import sys
+    import types
+    import tinysr
+    from tinysr import functional as F
+    from tinysr.backend import use_cpu_backend
+    from tinysr.models import SRCNN
+
+    fake = types.ModuleType("cupy")
+    fake.__dict__.update({k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
+    fake.asnumpy = np.asarray
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    monkeypatch.delitem(sys.modules, "tinysr.backend.cupy_gpu", raising=False)
+    from tinysr.backend import cupy_gpu
+    monkeypatch.setattr(cupy_gpu, "_launch", emu.launch)
+
+    def run(device):
+        rng = np.random.default_rng(5)
+        model = SRCNN(f1=9, f2=1, f3=5, seed=0).to(device)
+        opt = tinysr.optim.Adam(model.parameters(), lr=1e-3)
+        x = tinysr.tensor(rng.random((2, 1, 17, 17), dtype=np.float32)).to(device)
+        t = tinysr.tensor(rng.random((2, 1, 5, 5), dtype=np.float32)).to(device)
+        losses = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), t)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses, [p.numpy() for p in model.parameters()]
+
+    try:
+        got, got_p = run("cuda")
+    finally:
+        sys.modules.pop("tinysr.backend.cupy_gpu", None)
+    with use_cpu_backend("numpy"):
+        want, want_p = run("cpu")
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    for a, b in zip(got_p, want_p):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_every_version_was_emulated(request, capsys):
+    """Summary: which (kernel, version) pairs this run emulated (all, in a full run)."""
+    everything = {(k, v) for k, spec in cuda_loader.KERNELS.items()
+                  for v in spec["versions"] if isinstance(v, int)}
+    with capsys.disabled():
+        print(f"\n[cuda emulation] {len(EMULATED)} of {len(everything)} kernel versions "
+              f"emulated and matched numpy_ref: "
+              + ", ".join(f"{k} v{v}" for k, v in sorted(EMULATED)))
+    selected = request.config.getoption("-k") or request.config.getoption("-m")
+    if not selected:
+        assert EMULATED == everything, f"not emulated: {sorted(everything - EMULATED)}"

@@ -1,0 +1,257 @@
+"""Launch plans for the CUDA kernels: buffers, grid and block, the order of launches.
+
+Each plan takes an array namespace ``xp`` and a ``launch`` function
+
+    launch(kernel, version, entry, dtype, grid, block, *args)
+
+and does everything a backend primitive needs: validate shapes, allocate outputs and
+scratch buffers, pick the grid and block of each kernel, launch. The CuPy backend calls
+these plans with (cupy, cuda_loader.launch); the CPU emulator calls the SAME plans with
+(numpy, harness.launch). So every CPU emulation test also checks the grids, the scratch
+buffers, the split-K reduction and the replicate-padding fold that the GPU will run.
+
+Tile sizes here must match the kernels: BM x BN = 64 x 128 for every "v3" (TileConfig
+Tile64x128 in kernels/common.cuh) and 16 x 16 for every "v2" convolution. A mismatch
+fails every emulation test of that version.
+"""
+import math
+
+import numpy as np
+
+THREADS = 256                 # 1-D kernels
+V2_TILE = 16                  # v2 convolutions: 16 x 16 threads, 16 x 16 outputs
+V3_BM, V3_BN, V3_BK = 64, 128, 8
+SPLIT_TARGET_BLOCKS = 264     # backward-weight split-K: aim for ~2 blocks per SM of an H100
+SPLIT_MIN_K = 128             # ... but give each split at least this much reduction work
+MAX_GRID_Y = 65535
+MODES = {"zeros": 0, "replicate": 1}
+
+
+def cdiv(a, b):
+    return -(-a // b)
+
+
+def _mode(padding_mode):
+    if padding_mode not in MODES:
+        raise ValueError(f"padding_mode must be 'zeros' or 'replicate', got {padding_mode!r}")
+    return MODES[padding_mode]
+
+
+def _out_size(size, kernel, stride, padding):
+    out = (size + 2 * padding - kernel) // stride + 1
+    if out < 1:
+        raise ValueError(f"convolution output would be empty: input {size}, kernel {kernel}, "
+                         f"stride {stride}, padding {padding}")
+    return out
+
+
+def _float_dtype(*arrays):
+    dt = np.dtype(arrays[0].dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"CUDA kernels take float32 or float64, got {dt}")
+    for a in arrays[1:]:
+        if np.dtype(a.dtype) != dt:
+            raise TypeError(f"mixed dtypes {dt} and {a.dtype}")
+    return dt
+
+
+def _check_int32(*counts):
+    for n in counts:
+        if n >= 2**31:
+            raise OverflowError("tensor too large for the int32 index math of the kernels")
+
+
+def _1d(total):
+    return (max(1, cdiv(total, THREADS)), 1, 1), (THREADS, 1, 1)
+
+
+# ---------------------------------------------------------------------------- geometry
+def gemm_geometry(version, rows, cols, total_outputs):
+    """Grid and block of a conv kernel computing a rows x cols implicit-GEMM output."""
+    if version == 1:
+        return _1d(total_outputs)
+    if version == 2:
+        return (cdiv(cols, V2_TILE), cdiv(rows, V2_TILE), 1), (V2_TILE, V2_TILE, 1)
+    if version == 3:
+        return (cdiv(cols, V3_BN), cdiv(rows, V3_BM), 1), (THREADS, 1, 1)
+    raise ValueError(f"no conv version {version}")
+
+
+def bwd_weight_geometry(version, O, CKK, K):
+    """(grid, block, splits, kchunk): backward-weight reduces over K = N*Ho*Wo in `splits`
+    chunks of `kchunk` (a multiple of 16, so every tile's k-slices line up)."""
+    if version == 1:
+        grid, block = _1d(O * CKK + O)
+        return grid, block, 1, K
+    tm, tn = (V2_TILE, V2_TILE) if version == 2 else (V3_BM, V3_BN)
+    tiles = cdiv(O, tm) * cdiv(CKK, tn)
+    splits = max(1, min(cdiv(SPLIT_TARGET_BLOCKS, tiles), cdiv(K, SPLIT_MIN_K)))
+    kchunk = cdiv(cdiv(K, splits), 16) * 16
+    splits = cdiv(K, kchunk)
+    grid, block = gemm_geometry(version, O, CKK, 0)
+    return (grid[0], grid[1], splits), block, splits, kchunk
+
+
+# ---------------------------------------------------------------------------- plans
+def conv2d_forward(xp, launch, x, w, stride, padding, padding_mode, version):
+    x, w = xp.ascontiguousarray(x), xp.ascontiguousarray(w)
+    dt = _float_dtype(x, w)
+    N, C, H, W = x.shape
+    O, Cw, KH, KW = w.shape
+    if C != Cw:
+        raise ValueError(f"input has {C} channels, weight expects {Cw}")
+    Ho, Wo = _out_size(H, KH, stride, padding), _out_size(W, KW, stride, padding)
+    rep = _mode(padding_mode)
+    _check_int32(x.size, N * O * Ho * Wo, C * KH * KW)
+    y = xp.empty((N, O, Ho, Wo), dtype=dt)
+    grid, block = gemm_geometry(version, O, N * Ho * Wo, y.size)
+    launch("conv2d_fwd", version, f"conv2d_fwd_v{version}", dt, grid, block,
+           x, w, y, N, C, H, W, O, KH, KW, Ho, Wo, stride, padding, rep)
+    return y
+
+
+def conv2d_backward_input(xp, launch, gy, w, x_shape, stride, padding, padding_mode, version):
+    """gx = the adjoint of the forward. The kernel gathers, for each pixel of an output grid
+    (Hg, Wg) placed at offset `off` inside the padded input, every (o, p, q) that read it.
+    zeros:     the grid is the image itself (Hg = H, off = padding): padded pixels are dropped.
+    replicate: the grid is the whole padded image (off = 0), then a fold kernel adds each
+               border pixel's gradient onto the edge pixel it was copied from."""
+    gy, w = xp.ascontiguousarray(gy), xp.ascontiguousarray(w)
+    dt = _float_dtype(gy, w)
+    N, C, H, W = (int(s) for s in x_shape)
+    O, Cw, KH, KW = w.shape
+    Ho, Wo = _out_size(H, KH, stride, padding), _out_size(W, KW, stride, padding)
+    if C != Cw or gy.shape != (N, O, Ho, Wo):
+        raise ValueError(f"gy {gy.shape} / w {w.shape} do not match x_shape {tuple(x_shape)}")
+    rep = _mode(padding_mode)
+    fold = rep == 1 and padding > 0
+    Hg, Wg, off = (H + 2 * padding, W + 2 * padding, 0) if fold else (H, W, padding)
+    _check_int32(N * C * Hg * Wg, gy.size, O * KH * KW)
+    out = xp.empty((N, C, Hg, Wg), dtype=dt)
+    grid, block = gemm_geometry(version, C, N * Hg * Wg, out.size)
+    launch("conv2d_bwd_input", version, f"conv2d_bwd_input_v{version}", dt, grid, block,
+           gy, w, out, N, C, H, W, O, KH, KW, Ho, Wo, stride, padding, rep, Hg, Wg, off)
+    if not fold:
+        return out
+    gx = xp.empty((N, C, H, W), dtype=dt)
+    grid, block = _1d(gx.size)
+    launch("conv2d_bwd_input", "fold", "conv2d_bwd_input_fold", dt, grid, block,
+           out, gx, N, C, H, W, padding)
+    return gx
+
+
+def conv2d_backward_weight(xp, launch, gy, x, w_shape, stride, padding, padding_mode, version):
+    """(gw, gb). A GEMM gw[o][(c,p,q)] = sum_k gy[o][k] * xtap[k][(c,p,q)] whose reduction
+    index k = (n, i, j) is long (N*Ho*Wo) while the output is small, so the reduction is
+    split over blocks (split-K); each split writes its own partial sums, and a second
+    kernel adds them in a fixed order: deterministic, no atomics."""
+    gy, x = xp.ascontiguousarray(gy), xp.ascontiguousarray(x)
+    dt = _float_dtype(gy, x)
+    N, C, H, W = x.shape
+    O, Cw, KH, KW = (int(s) for s in w_shape)
+    Ho, Wo = _out_size(H, KH, stride, padding), _out_size(W, KW, stride, padding)
+    if C != Cw or gy.shape != (N, O, Ho, Wo):
+        raise ValueError(f"gy {gy.shape} / x {x.shape} do not match w_shape {tuple(w_shape)}")
+    rep = _mode(padding_mode)
+    CKK, K = C * KH * KW, N * Ho * Wo
+    _check_int32(x.size, gy.size, K)
+    grid, block, splits, kchunk = bwd_weight_geometry(version, O, CKK, K)
+    _check_int32(splits * O * CKK)
+    gw = xp.empty((O, C, KH, KW), dtype=dt)
+    gb = xp.empty((O,), dtype=dt)
+    if splits == 1:
+        part_gw, part_gb = gw, gb
+    else:
+        part_gw = xp.empty((splits, O, CKK), dtype=dt)
+        part_gb = xp.empty((splits, O), dtype=dt)
+    launch("conv2d_bwd_weight", version, f"conv2d_bwd_weight_v{version}", dt, grid, block,
+           gy, x, part_gw, part_gb, N, C, H, W, O, KH, KW, Ho, Wo, stride, padding, rep,
+           splits, kchunk)
+    if splits > 1:
+        grid, block = _1d(O * CKK + O)
+        launch("conv2d_bwd_weight", "reduce", "conv2d_bwd_weight_reduce", dt, grid, block,
+               part_gw, part_gb, gw, gb, splits, O * CKK, O)
+    return gw, gb
+
+
+ACTS = {"none": 0, "relu": 1, "leaky_relu": 2}
+
+
+def _act(act):
+    if act not in ACTS:
+        raise ValueError(f"unknown activation {act!r}")
+    return ACTS[act]
+
+
+def _nc_inner(shape):
+    if len(shape) < 2:
+        raise ValueError(f"bias_act needs a channel axis (axis 1), got shape {shape}")
+    return shape[0], shape[1], int(math.prod(shape[2:]))
+
+
+def bias_act_forward(xp, launch, x, b, act, slope, version):
+    x = xp.ascontiguousarray(x)
+    dt = _float_dtype(x) if b is None else _float_dtype(x, b)
+    N, C, inner = _nc_inner(x.shape)
+    if b is not None and b.shape != (C,):
+        raise ValueError(f"bias shape {b.shape} does not match {C} channels")
+    _check_int32(x.size)
+    y = xp.empty(x.shape, dtype=dt)
+    bb = xp.ascontiguousarray(b) if b is not None else y      # any array: not read
+    if y.size == 0:
+        return y
+    if version == 1:
+        grid, block = _1d(x.size)
+    else:
+        grid, block = (N * C, min(cdiv(inner, THREADS), MAX_GRID_Y), 1), (THREADS, 1, 1)
+    launch("bias_act", version, f"bias_act_fwd_v{version}", dt, grid, block,
+           x, bb, y, int(b is not None), _act(act), slope, C, inner, x.size)
+    return y
+
+
+def bias_act_backward(xp, launch, gy, y, act, slope, version):
+    gy, y = xp.ascontiguousarray(gy), xp.ascontiguousarray(y)
+    dt = _float_dtype(gy, y)
+    N, C, inner = _nc_inner(gy.shape)
+    _check_int32(gy.size)
+    gx = xp.empty(gy.shape, dtype=dt)
+    gb = xp.empty((C,), dtype=dt)
+    if version == 1:
+        grid, block = _1d(max(gy.size, C))
+    else:
+        grid, block = (C, 1, 1), (THREADS, 1, 1)
+    launch("bias_act", version, f"bias_act_bwd_v{version}", dt, grid, block,
+           gy, y, gx, gb, _act(act), slope, N, C, inner)
+    return gx, gb
+
+
+def _optim_grid(n, version):
+    if version == 1:
+        return _1d(n)
+    return (max(1, min(cdiv(n, THREADS * 4), 4096)), 1, 1), (THREADS, 1, 1)
+
+
+def sgd_step(xp, launch, p, g, buf, lr, momentum, weight_decay, version):
+    dt = _float_dtype(p, g) if buf is None else _float_dtype(p, g, buf)
+    if p.shape != g.shape or (buf is not None and buf.shape != p.shape):
+        raise ValueError("sgd_step: p, g and buf must have one shape")
+    if p.size == 0:
+        return
+    _check_int32(p.size)
+    grid, block = _optim_grid(p.size, version)
+    launch("optim_update", version, f"sgd_step_v{version}", dt, grid, block,
+           p, g, buf if buf is not None else p, p.size, int(buf is not None),
+           lr, momentum, weight_decay)
+
+
+def adam_step(xp, launch, p, g, m, v, step, lr, beta1, beta2, eps, weight_decay, version):
+    dt = _float_dtype(p, g, m, v)
+    if not p.shape == g.shape == m.shape == v.shape:
+        raise ValueError("adam_step: p, g, m and v must have one shape")
+    if p.size == 0:
+        return
+    _check_int32(p.size)
+    grid, block = _optim_grid(p.size, version)
+    launch("optim_update", version, f"adam_step_v{version}", dt, grid, block,
+           p, g, m, v, p.size, lr, beta1, 1 - beta1, beta2, 1 - beta2, eps, weight_decay,
+           1 - beta1 ** step, 1 - beta2 ** step)
