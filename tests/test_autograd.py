@@ -102,6 +102,8 @@ def test_clear_errors_for_bad_shapes():
         F.conv2d(x, tinysr.tensor(np.zeros((4, 3, 9, 9))))
     with pytest.raises(ValueError, match="shape"):
         F.mse_loss(x, np.zeros((1, 3, 8, 7)))
+    with pytest.raises(TypeError, match="float64 but weight is float32"):
+        F.conv2d(x.double(), tinysr.tensor(np.zeros((4, 3, 3, 3)), dtype="float32"))
     with pytest.raises(TypeError, match="float32 or float64"):
         tinysr.tensor([1, 2], dtype="int32")
 

@@ -122,7 +122,7 @@ def test_module_tree_state_dict_and_modes():
                      "layers.3.weight", "layers.3.bias"]
     state = net.state_dict()
     assert "layers.1.running_mean" in state
-    x = tinysr.tensor(np.random.default_rng(0).standard_normal((2, 1, 6, 6)))
+    x = tinysr.tensor(np.random.default_rng(0).standard_normal((2, 1, 6, 6)), dtype="float32")
     assert net(x).shape == (2, 1, 16, 16)
     net.eval()
     assert not net.layers[1].training
@@ -138,5 +138,5 @@ def test_module_tree_state_dict_and_modes():
 def test_identity_init_passes_channels_through():
     conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
     nn.init.identity_(conv.weight)
-    x = tinysr.tensor(np.random.default_rng(0).standard_normal((1, 3, 5, 5)))
+    x = tinysr.tensor(np.random.default_rng(0).standard_normal((1, 3, 5, 5)), dtype="float32")
     np.testing.assert_allclose(conv(x).numpy(), x.numpy(), atol=1e-6)

@@ -221,14 +221,15 @@ def _topological_order(root):
 def tensor(data, requires_grad=False, dtype=None, device="cpu"):
     """Make a tensor from array-like ``data``.
 
-    dtype defaults to float64 for float64 NumPy input and float32 for anything else.
+    dtype defaults to float32 (a Tensor argument keeps its own); pass dtype="float64"
+    for gradient checks and references.
     """
-    if isinstance(data, Tensor):
-        data = data.numpy()
     dtype = _resolve_dtype(dtype)
+    if isinstance(data, Tensor):
+        dtype = dtype or data.dtype
+        data = data.numpy()
     if dtype is None:
-        is_f64 = getattr(data, "dtype", None) == np.float64
-        dtype = np.dtype(np.float64 if is_f64 else np.float32)
+        dtype = np.dtype(np.float32)
     if device == "cpu":
         data = np.asarray(data)
     array = backends.get(device).asarray(data, dtype=dtype)

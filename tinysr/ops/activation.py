@@ -6,13 +6,20 @@ from tinysr.ops.core import result
 def bias_act(x, b=None, act="relu", slope=0.01):
     """act(x + b[channel]) in one pass; the channel axis is axis 1."""
     be = x.backend
-    y = be.bias_act_forward(be.xp.ascontiguousarray(x.data), None if b is None else b.data, act, slope)
+    if b is None:   # no channels to broadcast over: let the primitive see (1, 1, size)
+        view = (1, 1, x.data.size)
+    elif x.ndim < 2 or x.shape[1] != b.shape[0]:
+        raise ValueError(f"bias_act: bias of {b.shape[0]} channels does not fit input {x.shape}")
+    else:
+        view = x.shape
+    y = be.bias_act_forward(be.xp.ascontiguousarray(x.data).reshape(view),
+                            None if b is None else b.data, act, slope)
     parents = (x,) if b is None else (x, b)
 
     def backward(g, needs):
-        gx, gb = be.bias_act_backward(be.xp.ascontiguousarray(g), y, act, slope)
-        return (gx,) if b is None else (gx, gb)
-    return result("bias_act", y, parents, backward)
+        gx, gb = be.bias_act_backward(be.xp.ascontiguousarray(g).reshape(view), y, act, slope)
+        return (gx.reshape(x.shape),) if b is None else (gx, gb)
+    return result("bias_act", y.reshape(x.shape), parents, backward)
 
 
 def relu(x):

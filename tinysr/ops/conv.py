@@ -19,6 +19,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, padding_mode="zeros"):
         raise ValueError(f"conv2d expects NCHW input and OIHW weight, got {x.shape} and {w.shape}")
     if x.shape[1] != w.shape[1]:
         raise ValueError(f"conv2d: input has {x.shape[1]} channels, weight expects {w.shape[1]}")
+    if x.dtype != w.dtype:
+        raise TypeError(f"conv2d: input is {x.dtype} but weight is {w.dtype}; convert one with .to(dtype=...)")
     if padding_mode not in ("zeros", "replicate"):
         raise ValueError(f"padding_mode must be 'zeros' or 'replicate', got {padding_mode!r}")
     be = x.backend

@@ -1,0 +1,187 @@
+"""conv2d backward-input on the CPU: gx = dL/dx given gy = dL/dy (see README.md).
+
+    gx[n,c,h,w] = sum_{o,p,q,i,j : i*s+p-pad -> h, j*s+q-pad -> w} w[o,c,p,q] * gy[n,o,i,j]
+
+(with "replicate" padding, every padded pixel that copied the edge sends its gradient back
+to that edge pixel). The versions mirror conv2d_fwd:
+
+v1  direct scatter, one parallel iteration per (image, input channel) plane, so no two
+    threads ever add into the same pixel. Obviously right, slow.
+v2  GEMM + col2im: cols (C*kh*kw, Ho*Wo) = W^T @ gy[n], then col2im adds every column
+    entry back onto the pixel it came from. Any stride.
+v3  shifted rows for tiny O (stride 1): gxpad[c, i+p, q:q+Wo] += w[o,c,p,q] * gy[n,o,i,:],
+    vectorised over the row. No column buffer.
+v4  shifted-window GEMM (stride 1): per tap, gxpad_flat[:, off:off+span] += W_pq^T @ gy_wide,
+    where gy_wide is gy laid out with the padded row width (junk columns zero).
+auto (DEFAULT_VERSION): v3 for O <= 4, v4 for C, O >= 16, else v2 (stride 2 always v2).
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..blas_numba import gemm
+from .. import cpu_common
+from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
+                          thread_count)
+from ..im2col.im2col_numba import col2im_image
+from ..im2col.pad_numba import unpad_grad_image
+
+DEFAULT_VERSION = "auto"
+VERSIONS = ("v1", "v2", "v3", "v4", "auto")
+
+
+# ---------------------------------------------------------------- v1: direct scatter
+@njit(parallel=True, cache=True)
+def _bwd_input_direct(gy, w, stride, pad, mode, gx):
+    n_img, n_ch, h, wd = gx.shape
+    n_out, _, kh, kw = w.shape
+    ho, wo = gy.shape[2], gy.shape[3]
+    for nc in prange(n_img * n_ch):
+        n = nc // n_ch
+        c = nc - n * n_ch
+        gx[n, c] = 0
+        for o in range(n_out):
+            for i in range(ho):
+                for j in range(wo):
+                    g = gy[n, o, i, j]
+                    for p in range(kh):
+                        for q in range(kw):
+                            hi = i * stride + p - pad
+                            wj = j * stride + q - pad
+                            if mode == REPLICATE:
+                                hi = min(max(hi, 0), h - 1)
+                                wj = min(max(wj, 0), wd - 1)
+                            elif hi < 0 or hi >= h or wj < 0 or wj >= wd:
+                                continue
+                            gx[n, c, hi, wj] += w[o, c, p, q] * g
+
+
+def conv2d_bwd_input_v1(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+    gx = cpu_common.empty(x_shape, gy.dtype)
+    _bwd_input_direct(gy, w, stride, padding, padding_code(padding_mode), gx)
+    return gx
+
+
+# ---------------------------------------------------------------- v2: GEMM + col2im
+@njit(parallel=True, cache=True)
+def _bwd_input_gemm(gy, wmat, kh, kw, stride, pad, mode, cols, gx):
+    n_img, n_ch, h, w = gx.shape
+    n_out = gy.shape[1]
+    npix = gy.shape[2] * gy.shape[3]
+    k = wmat.shape[1]
+    n_parts = cols.shape[0]
+    per = (n_img + n_parts - 1) // n_parts
+    one_by_one = kh == 1 and kw == 1 and stride == 1 and pad == 0
+    for t in prange(n_parts):
+        for n in range(t * per, min(n_img, (t + 1) * per)):
+            gyn = gy[n].reshape(n_out, npix)
+            if one_by_one:      # gx[n] (C, H*W) = W^T @ gy[n] directly
+                gemm(True, False, k, npix, n_out, 1.0, wmat, k, gyn, npix, 0.0, gx[n], npix)
+            else:
+                gemm(True, False, k, npix, n_out, 1.0, wmat, k, gyn, npix, 0.0, cols[t], npix)
+                col2im_image(cols[t], kh, kw, stride, pad, mode, gx[n])
+
+
+def conv2d_bwd_input_v2(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+    gx = cpu_common.empty(x_shape, gy.dtype)
+    n_out, n_ch, kh, kw = w.shape
+    npix = gy.shape[2] * gy.shape[3]
+    wmat = np.ascontiguousarray(w).reshape(n_out, n_ch * kh * kw)
+    parts = min(thread_count(), gy.shape[0])
+    cols = WORKSPACE.get("cols", (parts, n_ch * kh * kw, npix), gy.dtype)
+    with one_blas_thread():
+        _bwd_input_gemm(gy, wmat, kh, kw, stride, padding, padding_code(padding_mode), cols, gx)
+    return gx
+
+
+# ---------------------------------------------------------------- v3: shifted rows, tiny O
+@njit(parallel=True, cache=True, fastmath={"contract"})
+def _bwd_input_shift(gy, w, pad, mode, gpad, gx):
+    n_img, n_ch, h, wd = gx.shape
+    n_out, _, kh, kw = w.shape
+    ho, wo = gy.shape[2], gy.shape[3]
+    for nc in prange(n_img * n_ch):
+        n = nc // n_ch
+        c = nc - n * n_ch
+        g = gpad[nc]                     # this plane's padded gradient, (Hp, Wp)
+        g[:] = 0
+        for o in range(n_out):
+            for p in range(kh):
+                for q in range(kw):
+                    wv = w[o, c, p, q]
+                    for i in range(ho):
+                        src = gy[n, o, i]
+                        dst = g[i + p, q:q + wo]
+                        for j in range(wo):
+                            dst[j] += wv * src[j]
+        unpad_grad_image(gpad[nc:nc + 1], pad, mode, gx[n, c:c + 1])
+
+
+def conv2d_bwd_input_v3(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+    if stride != 1:
+        return conv2d_bwd_input_v2(gy, w, x_shape, stride, padding, padding_mode)
+    gx = cpu_common.empty(x_shape, gy.dtype)
+    n_img, n_ch, h, wd = x_shape
+    gpad = WORKSPACE.get("gpad", (n_img * n_ch, h + 2 * padding, wd + 2 * padding), gy.dtype)
+    _bwd_input_shift(gy, w, padding, padding_code(padding_mode), gpad, gx)
+    return gx
+
+
+# ---------------------------------------------------------------- v4: shifted-window GEMM
+@njit(parallel=True, cache=True)
+def _bwd_input_taps_gemm(gy, w_taps, kh, kw, pad, mode, gpad, wide, gx):
+    n_img, n_ch, h, w = gx.shape
+    n_out, ho, wo = gy.shape[1], gy.shape[2], gy.shape[3]
+    hp, wp = h + 2 * pad, w + 2 * pad
+    span = (ho - 1) * wp + wo
+    n_parts = wide.shape[0]
+    per = (n_img + n_parts - 1) // n_parts
+    for t in prange(n_parts):
+        gyw = wide[t]
+        gyw[:] = 0                       # the junk columns stay zero: they add nothing
+        gp = gpad[t].reshape(n_ch, hp * wp)
+        for n in range(t * per, min(n_img, (t + 1) * per)):
+            for i in range(ho):
+                gyw[:, i * wp:i * wp + wo] = gy[n, :, i, :]
+            gp[:] = 0
+            for tap in range(kh * kw):
+                off = (tap // kw) * wp + tap % kw
+                gemm(True, False, n_ch, span, n_out, 1.0, w_taps[tap], n_ch, gyw, span,
+                     1.0, gp[:, off:], hp * wp)
+            unpad_grad_image(gpad[t], pad, mode, gx[n])
+
+
+def conv2d_bwd_input_v4(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+    if stride != 1:
+        return conv2d_bwd_input_v2(gy, w, x_shape, stride, padding, padding_mode)
+    gx = cpu_common.empty(x_shape, gy.dtype)
+    n_img, n_ch, h, wd = x_shape
+    n_out, _, kh, kw = w.shape
+    ho, wo = gy.shape[2:]
+    hp, wp = h + 2 * padding, wd + 2 * padding
+    w_taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1)).reshape(kh * kw, n_out, n_ch)
+    parts = min(thread_count(), n_img)
+    gpad = WORKSPACE.get("gpad", (parts, n_ch, hp, wp), gy.dtype)
+    wide = WORKSPACE.get("wide", (parts, n_out, (ho - 1) * wp + wo), gy.dtype)
+    with one_blas_thread():
+        _bwd_input_taps_gemm(gy, w_taps, kh, kw, padding, padding_code(padding_mode), gpad,
+                             wide, gx)
+    return gx
+
+
+def conv2d_bwd_input_auto(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+    n_out, n_ch = w.shape[:2]
+    if stride == 1 and n_out <= 4:
+        return conv2d_bwd_input_v3(gy, w, x_shape, stride, padding, padding_mode)
+    if stride == 1 and n_ch >= 16 and n_out >= 16:
+        return conv2d_bwd_input_v4(gy, w, x_shape, stride, padding, padding_mode)
+    return conv2d_bwd_input_v2(gy, w, x_shape, stride, padding, padding_mode)
+
+
+def conv2d_bwd_input(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros",
+                     version=DEFAULT_VERSION):
+    """The entry point the library calls: gy (N,O,Ho,Wo), w (O,C,kh,kw) -> gx (x_shape)."""
+    return _IMPL[version](gy, w, tuple(x_shape), stride, padding, padding_mode)
+
+
+_IMPL = {"v1": conv2d_bwd_input_v1, "v2": conv2d_bwd_input_v2, "v3": conv2d_bwd_input_v3,
+         "v4": conv2d_bwd_input_v4, "auto": conv2d_bwd_input_auto}

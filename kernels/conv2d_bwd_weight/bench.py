@@ -1,0 +1,25 @@
+"""Time every version of conv2d backward-weight on the issue-4 layers (float32), interleaved.
+python -m tinysr.kernels.conv2d_bwd_weight.bench"""
+import numpy as np
+
+from ..cpu_tools import LAYERS, time_versions
+from . import conv2d_bwd_weight_numba as K
+
+
+def main():
+    rng = np.random.default_rng(0)
+    print(f"{'layer':28s} " + " ".join(f"{v:>14s}" for v in K.VERSIONS if v != "v1"))
+    for name, (n, c, h, o, k, p) in LAYERS.items():
+        x = rng.standard_normal((n, c, h, h), dtype=np.float32)
+        w = rng.standard_normal((o, c, k, k), dtype=np.float32)
+        ho = h + 2 * p - k + 1
+        flops = 2.0 * n * o * c * k * k * ho * ho
+        gy = rng.standard_normal((n, o, ho, ho), dtype=np.float32)
+        fns = {v: (lambda v=v: K.conv2d_bwd_weight(gy, x, w.shape, 1, p, version=v))
+               for v in K.VERSIONS if v != "v1"}
+        ms = time_versions(fns)
+        print(f"{name:28s} " + " ".join(f"{ms[v]:7.1f}ms {flops / ms[v] / 1e6:3.0f}GF" for v in fns))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Check every version of conv2d backward-weight against the float64 reference (loops checked
+against the vectorised reference first). python -m tinysr.kernels.conv2d_bwd_weight.check"""
+import numpy as np
+
+from ..cpu_tools import check_bound
+from . import conv2d_bwd_weight_numba as K
+from . import reference as R
+
+CASES = [(2, 3, 7, 9, 4, 3, 1, 1, "zeros"), (2, 3, 8, 9, 5, 3, 2, 2, "replicate"),
+         (1, 17, 16, 15, 18, 3, 1, 1, "replicate"), (2, 32, 17, 17, 1, 5, 1, 0, "zeros"),
+         (3, 2, 33, 17, 3, 11, 2, 3, "zeros"), (2, 64, 9, 9, 32, 1, 1, 0, "zeros")]
+
+
+def main():
+    rng = np.random.default_rng(0)
+    ok = True
+    gy, x = rng.standard_normal((2, 3, 3, 3)), rng.standard_normal((2, 2, 5, 6))
+    for a, b in zip(R.conv2d_bwd_weight_loops(gy, x, (3, 2, 3, 3), 2, 1, "replicate"),
+                    R.conv2d_bwd_weight(gy, x, (3, 2, 3, 3), 2, 1, "replicate")):
+        assert np.allclose(a, b)
+    for n, c, h, wd, o, k, s, p, mode in CASES:
+        for dtype in (np.float32, np.float64):
+            x = rng.standard_normal((n, c, h, wd)).astype(dtype)
+            w = rng.standard_normal((o, c, k, k)).astype(dtype)
+            ho, wo = (h + 2 * p - k) // s + 1, (wd + 2 * p - k) // s + 1
+            gy = rng.standard_normal((n, o, ho, wo)).astype(dtype)
+            ref, refb = R.conv2d_bwd_weight(gy, x, w.shape, s, p, mode)
+            mag, magb = R.conv2d_bwd_weight(np.abs(gy), np.abs(x), w.shape, s, p, mode)
+            for v in K.VERSIONS:
+                y, yb = K.conv2d_bwd_weight(gy, x, w.shape, s, p, mode, version=v)
+                ok &= check_bound(f"{v} bias {np.dtype(dtype).name}", yb, refb, magb, n * ho * wo)
+                ok &= check_bound(f"{v} {np.dtype(dtype).name} {(n, c, h, wd, o, k, s, p, mode)}",
+                                  y, ref, mag, n * ho * wo)
+    print("all ok" if ok else "FAILURES")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""conv2d backward-weight (and the bias gradient) on the CPU (see README.md).
+
+    gw[o,c,p,q] = sum_{n,i,j} gy[n,o,i,j] * xpad[n, c, i*s+p, j*s+q]
+    gb[o]       = sum_{n,i,j} gy[n,o,i,j]
+
+Both are reductions over the batch. Every version gives each thread its own partial sums
+(over its share of the images) and adds the partials at the end: no locks, no races, and
+the same result for any thread count up to rounding.
+
+v1  direct loops, one parallel iteration per (o, c) pair. Obviously right, slow.
+v2  im2col + GEMM: part[t] += gy[n] (O, Ho*Wo) @ cols^T (Ho*Wo, C*kh*kw). Any stride.
+v3  shifted rows for tiny O (stride 1): with gy laid out in wide rows (padded width,
+    junk columns zero), each tap is ONE long dot product with a shifted run of the flat
+    padded image, vectorised (fastmath "reassoc" lets LLVM split the sum into lanes).
+v4  shifted-window GEMM (stride 1): per tap, part[t, tap] (O, C) += gy_wide @ xwindow^T.
+auto (DEFAULT_VERSION): v3 for O <= 4, v4 for C, O >= 16, else v2 (stride 2 always v2).
+"""
+import numpy as np
+from numba import njit, prange
+
+from ..blas_numba import gemm
+from .. import cpu_common
+from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
+                          thread_count)
+from ..im2col.im2col_numba import im2col_image
+from ..im2col.pad_numba import pad_image, padded
+
+DEFAULT_VERSION = "auto"
+VERSIONS = ("v1", "v2", "v3", "v4", "auto")
+
+
+@njit(parallel=True, cache=True)
+def bias_grad(gy):
+    """gb[o] = sum of gy over N, H, W, accumulated in float64 per (n, o) plane."""
+    n_img, n_out = gy.shape[0], gy.shape[1]
+    planes = np.empty((n_img, n_out))
+    for n in prange(n_img):
+        for o in range(n_out):
+            planes[n, o] = gy[n, o].astype(np.float64).sum()
+    return planes.sum(axis=0).astype(gy.dtype)
+
+
+# ---------------------------------------------------------------- v1: direct loops
+@njit(parallel=True, cache=True)
+def _bwd_weight_direct(gy, x, stride, pad, mode, gw):
+    n_img, n_ch, h, wd = x.shape
+    n_out, _, kh, kw = gw.shape
+    ho, wo = gy.shape[2], gy.shape[3]
+    for oc in prange(n_out * n_ch):
+        o = oc // n_ch
+        c = oc - o * n_ch
+        for p in range(kh):
+            for q in range(kw):
+                acc = 0.0
+                for n in range(n_img):
+                    for i in range(ho):
+                        for j in range(wo):
+                            hi = i * stride + p - pad
+                            wj = j * stride + q - pad
+                            if mode == REPLICATE:
+                                hi = min(max(hi, 0), h - 1)
+                                wj = min(max(wj, 0), wd - 1)
+                            elif hi < 0 or hi >= h or wj < 0 or wj >= wd:
+                                continue
+                            acc += gy[n, o, i, j] * x[n, c, hi, wj]
+                gw[o, c, p, q] = acc
+
+
+def conv2d_bwd_weight_v1(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    gw = cpu_common.empty(w_shape, gy.dtype)
+    _bwd_weight_direct(gy, x, stride, padding, padding_code(padding_mode), gw)
+    return gw, bias_grad(gy)
+
+
+# ---------------------------------------------------------------- v2: im2col + GEMM
+@njit(parallel=True, cache=True)
+def _bwd_weight_gemm(gy, x, kh, kw, stride, pad, mode, cols, part):
+    n_img, n_ch, h, w = x.shape
+    n_out = gy.shape[1]
+    npix = gy.shape[2] * gy.shape[3]
+    k = n_ch * kh * kw
+    n_parts = part.shape[0]
+    per = (n_img + n_parts - 1) // n_parts
+    one_by_one = kh == 1 and kw == 1 and stride == 1 and pad == 0
+    for t in prange(n_parts):
+        part[t] = 0
+        for n in range(t * per, min(n_img, (t + 1) * per)):
+            if one_by_one:
+                src = x[n].reshape(n_ch, npix)
+            else:
+                im2col_image(x[n], kh, kw, stride, pad, mode, cols[t])
+                src = cols[t]
+            gemm(False, True, n_out, k, npix, 1.0, gy[n].reshape(n_out, npix), npix,
+                 src, npix, 1.0, part[t], k)
+
+
+def conv2d_bwd_weight_v2(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    n_out, n_ch, kh, kw = w_shape
+    npix = gy.shape[2] * gy.shape[3]
+    parts = min(thread_count(), x.shape[0])
+    one_by_one = kh == kw == 1 and stride == 1 and padding == 0
+    cols = WORKSPACE.get("cols", (parts, 1 if one_by_one else n_ch * kh * kw, npix), x.dtype)
+    part = WORKSPACE.get("gw_part", (parts, n_out, n_ch * kh * kw), x.dtype)
+    with one_blas_thread():
+        _bwd_weight_gemm(gy, x, kh, kw, stride, padding, padding_code(padding_mode), cols, part)
+    return part.sum(axis=0).reshape(w_shape), bias_grad(gy)
+
+
+# ---------------------------------------------------------------- v3: shifted rows, tiny O
+@njit(parallel=True, cache=True)
+def _to_wide(gy, wp, gyw):
+    """gy (N, O, Ho, Wo) -> gyw (N, O, span): rows laid out with the padded width Wp and
+    zeros in the Wp - Wo junk columns, so a wide dot product ignores them."""
+    n_img, n_out, ho, wo = gy.shape
+    for n in prange(n_img):
+        gyw[n] = 0
+        for o in range(n_out):
+            for i in range(ho):
+                gyw[n, o, i * wp:i * wp + wo] = gy[n, o, i]
+
+
+@njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})
+def _bwd_weight_shift(gyw, xp, gw):
+    n_img, n_ch, hp, wp = xp.shape
+    n_out, _, kh, kw = gw.shape
+    span = gyw.shape[2]
+    xf = xp.reshape(n_img, n_ch, hp * wp)
+    for oc in prange(n_out * n_ch):
+        o = oc // n_ch
+        c = oc - o * n_ch
+        acc = np.zeros(kh * kw)             # float64 partial sums, one per tap
+        for n in range(n_img):
+            g = gyw[n, o]
+            for tap in range(kh * kw):
+                off = (tap // kw) * wp + tap % kw
+                xs = xf[n, c, off:off + span]
+                s = g[0] * 0
+                for r in range(span):       # one long dot product: vectorised with reassoc
+                    s += g[r] * xs[r]
+                acc[tap] += s
+        for tap in range(kh * kw):
+            gw[o, c, tap // kw, tap % kw] = acc[tap]
+
+
+def conv2d_bwd_weight_v3(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    if stride != 1:
+        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+    gw = cpu_common.empty(w_shape, gy.dtype)
+    xp = padded(x, padding, padding_mode)
+    ho, wo = gy.shape[2:]
+    wp = xp.shape[3]
+    gyw = WORKSPACE.get("wide", (gy.shape[0], gy.shape[1], (ho - 1) * wp + wo), gy.dtype)
+    _to_wide(gy, wp, gyw)
+    _bwd_weight_shift(gyw, xp, gw)
+    return gw, bias_grad(gy)
+
+
+# ---------------------------------------------------------------- v4: shifted-window GEMM
+@njit(parallel=True, cache=True)
+def _bwd_weight_taps_gemm(gy, x, kh, kw, pad, mode, xpad, wide, part):
+    n_img, n_ch, h, w = x.shape
+    n_out, ho, wo = gy.shape[1], gy.shape[2], gy.shape[3]
+    hp, wp = h + 2 * pad, w + 2 * pad
+    span = (ho - 1) * wp + wo
+    n_parts = part.shape[0]
+    per = (n_img + n_parts - 1) // n_parts
+    for t in prange(n_parts):
+        part[t] = 0
+        gyw = wide[t]
+        gyw[:] = 0                       # junk columns stay zero: they add nothing
+        for n in range(t * per, min(n_img, (t + 1) * per)):
+            if pad > 0:
+                pad_image(x[n], pad, mode, xpad[t])
+                xf = xpad[t].reshape(n_ch, hp * wp)
+            else:
+                xf = x[n].reshape(n_ch, hp * wp)
+            for i in range(ho):
+                gyw[:, i * wp:i * wp + wo] = gy[n, :, i, :]
+            for tap in range(kh * kw):
+                off = (tap // kw) * wp + tap % kw
+                gemm(False, True, n_out, n_ch, span, 1.0, gyw, span, xf[:, off:], hp * wp,
+                     1.0, part[t, tap], n_ch)
+
+
+def conv2d_bwd_weight_v4(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    if stride != 1:
+        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+    n_out, n_ch, kh, kw = w_shape
+    n_img, _, h, wd = x.shape
+    ho, wo = gy.shape[2:]
+    hp, wp = h + 2 * padding, wd + 2 * padding
+    parts = min(thread_count(), n_img)
+    xpad = WORKSPACE.get("xpad", (parts, n_ch, hp, wp) if padding else (1, 1, 1, 1), x.dtype)
+    wide = WORKSPACE.get("wide", (parts, n_out, (ho - 1) * wp + wo), x.dtype)
+    part = WORKSPACE.get("gw_part", (parts, kh * kw, n_out, n_ch), x.dtype)
+    with one_blas_thread():
+        _bwd_weight_taps_gemm(gy, x, kh, kw, padding, padding_code(padding_mode), xpad, wide,
+                              part)
+    gw = part.sum(axis=0).reshape(kh, kw, n_out, n_ch).transpose(2, 3, 0, 1)
+    return np.ascontiguousarray(gw), bias_grad(gy)
+
+
+def conv2d_bwd_weight_auto(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    n_out, n_ch = w_shape[:2]
+    if stride == 1 and n_out <= 4:
+        return conv2d_bwd_weight_v3(gy, x, w_shape, stride, padding, padding_mode)
+    if stride == 1 and n_ch >= 16 and n_out >= 16:
+        return conv2d_bwd_weight_v4(gy, x, w_shape, stride, padding, padding_mode)
+    return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+
+
+def conv2d_bwd_weight(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros",
+                      version=DEFAULT_VERSION):
+    """The entry point the library calls: -> (gw (O,C,kh,kw), gb (O,))."""
+    return _IMPL[version](gy, x, tuple(w_shape), stride, padding, padding_mode)
+
+
+_IMPL = {"v1": conv2d_bwd_weight_v1, "v2": conv2d_bwd_weight_v2, "v3": conv2d_bwd_weight_v3,
+         "v4": conv2d_bwd_weight_v4, "auto": conv2d_bwd_weight_auto}

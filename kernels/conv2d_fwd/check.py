@@ -1,0 +1,33 @@
+"""Check every version of conv2d forward against the float64 reference (loops checked
+against the vectorised reference first). python -m tinysr.kernels.conv2d_fwd.check"""
+import numpy as np
+
+from ..cpu_tools import check_bound
+from . import conv2d_fwd_numba as K
+from . import reference as R
+
+CASES = [(2, 3, 7, 9, 4, 3, 1, 1, "zeros"), (2, 3, 8, 9, 5, 3, 2, 2, "replicate"),
+         (1, 17, 16, 15, 18, 3, 1, 1, "replicate"), (2, 32, 17, 17, 1, 5, 1, 0, "zeros"),
+         (3, 2, 33, 17, 3, 11, 2, 3, "zeros"), (2, 64, 9, 9, 32, 1, 1, 0, "zeros")]
+
+
+def main():
+    rng = np.random.default_rng(0)
+    ok = True
+    x, w = rng.standard_normal((1, 2, 5, 6)), rng.standard_normal((3, 2, 3, 3))
+    assert np.allclose(R.conv2d_fwd_loops(x, w, 2, 1, "replicate"), R.conv2d_fwd(x, w, 2, 1, "replicate"))
+    for n, c, h, wd, o, k, s, p, mode in CASES:
+        for dtype in (np.float32, np.float64):
+            x = rng.standard_normal((n, c, h, wd)).astype(dtype)
+            w = rng.standard_normal((o, c, k, k)).astype(dtype)
+            ref = R.conv2d_fwd(x, w, s, p, mode)
+            mag = R.conv2d_fwd(np.abs(x), np.abs(w), s, p, mode)
+            for v in K.VERSIONS:
+                y = K.conv2d_fwd(x, w, s, p, mode, version=v)
+                ok &= check_bound(f"{v} {np.dtype(dtype).name} {(n, c, h, wd, o, k, s, p, mode)}",
+                                  y, ref, mag, c * k * k)
+    print("all ok" if ok else "FAILURES")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""What every CPU kernel folder's check.py and bench.py share: the error-bound check and
+interleaved timing. Run a folder's scripts as modules, e.g.
+
+    python -m tinysr.kernels.conv2d_fwd.check
+    python -m tinysr.kernels.conv2d_fwd.bench
+"""
+import time
+
+import numpy as np
+
+UNIT = {np.dtype(np.float32): 2.0 ** -24, np.dtype(np.float64): 2.0 ** -53}
+
+
+def check_bound(name, got, ref, magnitude, terms):
+    """|got - ref| <= (terms + 2) * u * magnitude, elementwise; print the worst index."""
+    got64 = got.astype(np.float64)
+    bound = (terms + 2) * UNIT[got.dtype] * magnitude + 1e-300
+    ratio = np.abs(got64 - ref) / bound
+    ratio[~np.isfinite(got64)] = np.inf
+    worst = np.unravel_index(np.argmax(ratio), ratio.shape)
+    ok = bool(np.all(ratio <= 1))
+    bad = np.argwhere(ratio > 1)[:3]
+    print(f"{'ok  ' if ok else 'FAIL'} {name:48s} worst err/bound {ratio[worst]:.3f} at {worst}"
+          + ("" if ok else f"; first mismatches {bad.tolist()}"))
+    return ok
+
+
+def time_versions(fns, repeats=5, iters=3):
+    """Median ms per callable, interleaved (a, b, c, a, b, c, ...) so load changes hit all."""
+    for fn in fns.values():
+        fn()                                                 # compile, warm caches
+    samples = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(iters):
+                fn()
+            samples[k].append((time.perf_counter() - t0) / iters)
+    return {k: 1e3 * float(np.median(v)) for k, v in samples.items()}
+
+
+LAYERS = {   # name: (N, C, H, O, k, padding), the benchmark layers of issue 4
+    "SRCNN conv1 1->64 9x9": (128, 1, 33, 64, 9, 0),
+    "SRCNN conv2 64->32 1x1": (128, 64, 25, 32, 1, 0),
+    "SRCNN conv2 64->32 5x5": (128, 64, 25, 32, 5, 0),
+    "SRCNN conv3 32->1 5x5": (128, 32, 25, 1, 5, 0),
+    "VDSR 64->64 3x3 pad 1": (64, 64, 41, 64, 3, 1),
+}

@@ -1,0 +1,167 @@
+"""Every Numba kernel version against the float64 NumPy reference, on hypothesis shapes.
+
+Tolerance from the error bound (STYLE.md): a float32 sum of K products satisfies
+|y - ref| <= K * 2^-24 * conv(|x|, |w|), so we compare against that, with the reference
+computed in float64 from the same (float32) inputs. Outputs and work buffers are poisoned
+(NaN-filled) before each call, so a kernel that skips an element cannot pass.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinysr.backend import CONTRACT, numpy_ref as R
+from tinysr.kernels import cpu_common
+from tinysr.kernels.bias_act import bias_act_numba as BA
+from tinysr.kernels.conv2d_bwd_input import conv2d_bwd_input_numba as BI
+from tinysr.kernels.conv2d_bwd_weight import conv2d_bwd_weight_numba as BW
+from tinysr.kernels.conv2d_fwd import conv2d_fwd_numba as F
+from tinysr.kernels.optim_update import optim_update_numba as OPT
+
+UNIT = {np.float32: 2.0 ** -24, np.float64: 2.0 ** -53}
+SIZES = st.sampled_from([1, 2, 3, 5, 7, 15, 16, 17])
+
+
+def _nan_empty(shape, dtype):
+    return np.full(shape, np.nan, dtype=dtype)
+
+
+@pytest.fixture(autouse=True)
+def poison(monkeypatch):
+    """Every output and work buffer the kernels allocate starts as NaN."""
+    monkeypatch.setattr(cpu_common, "empty", _nan_empty)
+    cpu_common.WORKSPACE.clear()       # work buffers are re-made, NaN-filled, on next use
+    yield
+    cpu_common.WORKSPACE.clear()
+
+
+@st.composite
+def conv_case(draw, versions):
+    """A valid conv geometry (never an empty output), sizes crossing block boundaries."""
+    k = draw(st.sampled_from([1, 2, 3, 5, 11]))
+    stride = draw(st.sampled_from([1, 2]))
+    padding = draw(st.integers(0, min(k // 2 + 1, 3)))
+    h = draw(SIZES.filter(lambda s: s + 2 * padding >= k))
+    w = draw(SIZES.filter(lambda s: s + 2 * padding >= k))
+    n = draw(st.integers(1, 3))
+    c = draw(st.sampled_from([1, 2, 3, 17]))
+    o = draw(st.sampled_from([1, 2, 5, 18]))
+    mode = draw(st.sampled_from(["zeros", "replicate"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    version = draw(st.sampled_from(versions))
+    return n, c, h, w, o, k, stride, padding, mode, dtype, version
+
+
+def _arrays(case, seed=0):
+    n, c, h, w, o, k, stride, padding, mode, dtype, _ = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((o, c, k, k)).astype(dtype)
+    ho = (h + 2 * padding - k) // stride + 1
+    wo = (w + 2 * padding - k) // stride + 1
+    gy = rng.standard_normal((n, o, ho, wo)).astype(dtype)
+    return x, wt, gy
+
+
+def assert_within_bound(got, ref, magnitude, terms, dtype, what):
+    bound = (terms + 2) * UNIT[dtype] * magnitude + 1e-300
+    err = np.abs(got.astype(np.float64) - ref)
+    assert np.all(np.isfinite(got)), f"{what}: non-finite output (poisoned element not written)"
+    worst = np.unravel_index(np.argmax(err / bound), err.shape)
+    assert np.all(err <= bound), (f"{what}: worst at {worst}: got {got[worst]}, ref {ref[worst]}, "
+                                  f"bound {bound[worst]}; {np.sum(err > bound)} mismatches")
+
+
+@settings(max_examples=40)
+@given(conv_case(F.VERSIONS))
+def test_conv2d_forward(case):
+    x, wt, _ = _arrays(case)
+    _, c, _, _, _, k, s, p, mode, dtype, version = case
+    y = F.conv2d_fwd(x, wt, s, p, mode, version=version)
+    ref = R.conv2d_forward(x.astype(np.float64), wt.astype(np.float64), s, p, mode)
+    mag = R.conv2d_forward(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), s, p, mode)
+    assert y.dtype == dtype and y.shape == ref.shape
+    assert_within_bound(y, ref, mag, c * k * k, dtype, f"conv2d_fwd {version} {case}")
+
+
+@settings(max_examples=40)
+@given(conv_case(BI.VERSIONS))
+def test_conv2d_backward_input(case):
+    x, wt, gy = _arrays(case)
+    _, c, _, _, o, k, s, p, mode, dtype, version = case
+    gx = BI.conv2d_bwd_input(gy, wt, x.shape, s, p, mode, version=version)
+    ref = R.conv2d_backward_input(gy.astype(np.float64), wt.astype(np.float64), x.shape, s, p, mode)
+    mag = R.conv2d_backward_input(np.abs(gy).astype(np.float64), np.abs(wt).astype(np.float64),
+                                  x.shape, s, p, mode)
+    terms = o * k * k * (2 * p + 1) ** 2     # replicate folds up to (2p+1)^2 pixels onto one
+    assert gx.dtype == dtype and gx.shape == x.shape
+    assert_within_bound(gx, ref, mag, terms, dtype, f"conv2d_bwd_input {version} {case}")
+
+
+@settings(max_examples=40)
+@given(conv_case(BW.VERSIONS))
+def test_conv2d_backward_weight(case):
+    x, wt, gy = _arrays(case)
+    n, _, _, _, _, k, s, p, mode, dtype, version = case
+    gw, gb = BW.conv2d_bwd_weight(gy, x, wt.shape, s, p, mode, version=version)
+    ref, refb = R.conv2d_backward_weight(gy.astype(np.float64), x.astype(np.float64), wt.shape,
+                                         s, p, mode)
+    mag, magb = R.conv2d_backward_weight(np.abs(gy).astype(np.float64),
+                                         np.abs(x).astype(np.float64), wt.shape, s, p, mode)
+    assert gw.dtype == dtype and gw.shape == wt.shape and gb.shape == (wt.shape[0],)
+    terms = gy[0, 0].size * n
+    assert_within_bound(gw, ref, mag, terms, dtype, f"conv2d_bwd_weight {version} {case}")
+    assert_within_bound(gb, refb, magb, terms, dtype, f"bias grad {version} {case}")
+
+
+@settings(max_examples=25)
+@given(st.sampled_from(["none", "relu", "leaky_relu"]), st.booleans(),
+       st.sampled_from([np.float32, np.float64]), st.lists(SIZES, min_size=1, max_size=3))
+def test_bias_act(act, with_bias, dtype, trailing):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal([3, 4] + trailing).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype) if with_bias else None
+    y = BA.bias_act_forward(x, b, act, 0.2)
+    ref = R.bias_act_forward(x.astype(np.float64), None if b is None else b.astype(np.float64),
+                             act, 0.2)
+    np.testing.assert_allclose(y, ref, rtol=4 * UNIT[dtype], atol=4 * UNIT[dtype])
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    gx, gb = BA.bias_act_backward(gy, y, act, 0.2)
+    rgx, rgb = R.bias_act_backward(gy.astype(np.float64), y.astype(np.float64), act, 0.2)
+    np.testing.assert_allclose(gx, rgx, rtol=2 * UNIT[dtype], atol=0)
+    terms = gy.size // 4
+    bound = (terms + 2) * UNIT[dtype] * np.abs(gy.astype(np.float64)).sum(axis=(0,) + tuple(range(2, gy.ndim)))
+    assert np.all(np.abs(gb - rgb) <= bound)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_optimiser_updates(dtype):
+    rng = np.random.default_rng(2)
+    p = rng.standard_normal((7, 3, 3)).astype(dtype)
+    g = rng.standard_normal(p.shape).astype(dtype)
+    ref = [p.astype(np.float64), np.zeros(p.shape), np.zeros(p.shape)]
+    got = [p.copy(), np.zeros_like(p), np.zeros_like(p)]
+    for step in (1, 2, 3):
+        R.adam_step(ref[0], g, ref[1], ref[2], step, 1e-2, weight_decay=0.1)
+        OPT.adam_step(got[0], g, got[1], got[2], step, 1e-2, weight_decay=0.1)
+        R.sgd_step(ref[0], g, ref[1], 0.1, 0.9, 1e-3)
+        OPT.sgd_step(got[0], g, got[1], 0.1, 0.9, 1e-3)
+        R.sgd_step(ref[0], g, None, 0.1)
+        OPT.sgd_step(got[0], g, None, 0.1)
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=64 * UNIT[dtype], atol=64 * UNIT[dtype])
+
+
+def test_numba_backend_has_the_whole_contract():
+    from tinysr.backend import numba_cpu
+    assert [name for name in CONTRACT if not hasattr(numba_cpu, name)] == []
+
+
+def test_non_contiguous_and_stride2_through_backend():
+    from tinysr.backend import numba_cpu
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 6, 17, 16))[:, ::2]          # a non-contiguous view
+    wt = rng.standard_normal((18, 3, 3, 3))
+    for mode in ("zeros", "replicate"):
+        y = numba_cpu.conv2d_forward(x, wt, 2, 1, mode)
+        np.testing.assert_allclose(y, R.conv2d_forward(x, wt, 2, 1, mode), rtol=1e-12, atol=1e-12)
