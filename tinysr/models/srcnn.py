@@ -20,7 +20,7 @@ from tinysr.nn import Conv2d, Module, init
 class SRCNN(Module):
     name = "srcnn"
 
-    def __init__(self, f1=9, f2=1, f3=5, n1=64, n2=32, extra_layers=0, init_std=1e-3, seed=0):
+    def __init__(self, f1=9, f2=1, f3=5, n1=64, n2=32, extra_layers=0, init_std=1e-3, seed=0, init_scheme="paper"):
         for f in (f1, f2, f3):
             if f % 2 == 0 or f < 1:
                 raise ValueError(f"SRCNN filter sizes must be odd, got {f1}-{f2}-{f3}")
@@ -31,7 +31,12 @@ class SRCNN(Module):
         self.mapping = [Conv2d(n2, n2, f2, rng=rng) for _ in range(extra_layers)]
         self.conv3 = Conv2d(n2, 1, f3, rng=rng)
         for conv in self.convs():
-            init.normal_(conv.weight, std=init_std, rng=rng)   # N(0, 0.001), biases 0 (the paper)
+            if init_scheme == "paper":       # N(0, 0.001), biases 0
+                init.normal_(conv.weight, std=init_std, rng=rng)
+            elif init_scheme == "he":        # He/MSRA: Adam leaves the flat start sooner
+                init.kaiming_normal_(conv.weight, rng=rng)
+            else:
+                raise ValueError(f"init_scheme must be 'paper' or 'he', got {init_scheme!r}")
 
     def convs(self):
         return [self.conv1, self.conv2, *self.mapping, self.conv3]
