@@ -12,8 +12,14 @@
 #      forward+backward vs cuDNN (strict fp32, TF32)   -> OUTDIR/results.json, bench.csv,
 #                                                         summary.md, gpu_bench.txt
 # Every step is time-boxed; a failing step is recorded and the next one still runs.
+#
+# Optional, after the checks:  bash benchmarks/gpu_check.sh OUTDIR --train-srcnn
+#   4. trains SRCNN on the GPU with examples/train_srcnn.py (T91 -> Set5 x3, data from
+#      $TINYSR_DATA): 9-5-5 with the fast recipe and 9-1-5 with the paper recipe, 100 epochs
+#      each; logs, figures and models packed into OUTDIR/srcnn_gpu_runs.tar.gz.
 set -u
-OUT="${1:?usage: bash benchmarks/gpu_check.sh OUTDIR}"
+OUT="${1:?usage: bash benchmarks/gpu_check.sh OUTDIR [--train-srcnn]}"
+TRAIN_SRCNN="${2:-}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -59,4 +65,20 @@ echo "== 3. kernels, training, benchmarks  (budget ${B} s)"
 timeout $(( B + 15 )) "$PY" benchmarks/gpu_bench.py --out "$OUT" --budget "$B" 2>&1 \
     | tee "$OUT/gpu_bench.txt"
 echo "gpu_bench exit code ${PIPESTATUS[0]}" | tee -a "$OUT/gpu_bench.txt"
+
+if [ "$TRAIN_SRCNN" = "--train-srcnn" ]; then
+  echo "== 4. SRCNN training on the GPU (TINYSR_DATA=${TINYSR_DATA:-unset})"
+  RUNS="$(mktemp -d)/runs"
+  mkdir -p "$RUNS"
+  for spec in "9-5-5 fast" "9-1-5 paper"; do
+    set -- $spec
+    name="srcnn_${1}_${2}"
+    T1=$(date +%s)
+    timeout 420 "$PY" examples/train_srcnn.py --backend cuda --variant "$1" --recipe "$2" \
+        --epochs 100 --out "$RUNS/$name" > "$RUNS/$name.log" 2>&1
+    echo "$name: exit $? after $(( $(date +%s) - T1 )) s"
+    grep -E "^(SRCNN|done|epoch [0-9]+: psnr)" "$RUNS/$name.log" | tail -n 4
+  done
+  tar -czf "$OUT/srcnn_gpu_runs.tar.gz" -C "$(dirname "$RUNS")" runs
+fi
 echo "== done in $(( $(date +%s) - T0 )) s; results in $OUT"

@@ -4,7 +4,8 @@
 // text before compiling it, so the kernels never #include it and editing it changes
 // the source CuPy hashes (its compile cache cannot go stale). The CPU emulator
 // (kernels/emulator/) compiles the same text as C++ after cuda_shim.h, so nothing
-// here may use inline PTX or intrinsics the shim does not know.
+// here may use inline PTX or intrinsics the shim does not know, except behind
+// `#if !defined(TINYSR_EMULATE)` with a plain C++ equivalent (copy_async, section 5).
 //
 // Contents, in reading order:
 //   1. ConvShape:      the integers that describe one convolution, in one struct
@@ -13,6 +14,11 @@
 //   4. TileConfig and gemm_mainloop: the register-blocked, double-buffered tile loop
 //      behind every "v3" convolution (forward, backward-input, backward-weight);
 //      each kernel supplies only a Gather that says where operand elements live.
+//   5. WarpTileConfig and gemm_mainloop_v4: the same loop with 8 x 8 outputs per thread
+//      and 32 x 64 warp tiles, behind every "v4" convolution.
+//   6. TapColumn and gather_taps: the v4 gather of an input tap, split into a per-k part
+//      and a per-column part (a table in shared memory) so an element costs a few adds,
+//      two compares and a load.
 #ifndef TINYSR_COMMON_CUH
 #define TINYSR_COMMON_CUH
 
@@ -214,6 +220,222 @@ __device__ __forceinline__ void gemm_mainloop(Gather& g, int nslices,
             for (int i = 0; i < Cfg::B_LOADS; ++i) Bn[b_k * BS + Cfg::b_col(t, i)] = rb[i];
         }
         __syncthreads();
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 5. The v4 mainloop: 8 x 8 outputs per thread, laid out so that shared loads broadcast.
+//
+//    A block is WM x WN warps; each warp computes a 32 x 64 tile of C, each lane an 8 x 8
+//    piece of it made of four 4 x 4 sub-tiles, 16 rows and 32 columns apart:
+//
+//                     warp tile: 64 columns
+//            ln = 0    1    ...   7      ln = 0    1    ...   7
+//          +----+----+-----+----+      +----+----+-----+----+
+//   lm = 0 |4x4 |    |     |    |      |4x4 |    |     |    |     lane = 8 * lm + ln
+//   lm = 1 |    |    |     |    |      |    |    |     |    |     lane (lm, ln) owns the
+//   lm = 2 |    |    |     |    |      |    |    |     |    |     four 4x4 squares
+//   lm = 3 |    |    |     |    |      |    |    |     |    |     marked at (lm, ln) in
+//          +----+----+-----+----+      +----+----+-----+----+     each quadrant
+//   16 rows further down: the same again              (32 rows in all)
+//
+//    Why this layout (the step from v3's 8 x 4 per thread, one warp per row strip):
+//    - per k a thread reads 8 A and 8 B values (four 16-byte loads) for 64 multiply-adds:
+//      4 operands per 16 multiply-adds instead of 6 (v3: 12 operands for 32);
+//    - within a warp the 4 distinct A vectors are 64 contiguous bytes and the 8 distinct B
+//      vectors 128 contiguous bytes: every shared load is ONE wavefront (the other lanes
+//      get broadcasts). v3's B load (32 distinct vectors) needs four;
+//    - a block tile of BN = 64*WN columns: each A element loaded from global memory feeds
+//      BN multiply-adds (v3: 128); each B element still feeds BM = 64, so the B gather is
+//      made cheaper per element instead (section 6);
+//    - slices are copied global -> shared with cp.async (below): no staging registers and
+//      no separate shared stores, which is what lets 64 accumulators fit in the 128
+//      registers that two 256-thread blocks per SM allow.
+//    K-slices, the two shared buffers and the load slots are v3's (section 4): BK = the
+//    number of warps, one B row per warp, lanes of a warp load consecutive columns.
+// ---------------------------------------------------------------------------------
+template <int WM_, int WN_>
+struct WarpTileConfig {
+    static constexpr int WM = WM_, WN = WN_;
+    static constexpr int BM = 32 * WM, BN = 64 * WN, TM = 8, TN = 8;
+    static constexpr int THREADS = 32 * WM * WN;
+    static constexpr int BK = THREADS / 32;            // one B row per warp
+    static constexpr int A_LOADS = BM * BK / THREADS;  // = WM
+    static constexpr int B_LOADS = BN / 32;            // = 2 * WN
+    static constexpr int APAD = 4;                     // 16-byte rows; conflict-free A stores
+    static_assert(THREADS % BK == 0 && BM % (THREADS / BK) == 0, "A slots tile BM x BK");
+    static_assert(A_LOADS * (THREADS / BK) == BM, "A slots cover BM rows exactly");
+    // load slots, as in TileConfig
+    __device__ static __forceinline__ int a_row(int t, int i) { return t / BK + (THREADS / BK) * i; }
+    __device__ static __forceinline__ int a_col(int t) { return t % BK; }
+    __device__ static __forceinline__ int b_row(int t) { return t / 32; }
+    __device__ static __forceinline__ int b_col(int t, int i) { return t % 32 + 32 * i; }
+    // the outputs of thread t: rows row(t, 0..7), columns col(t, 0..7) of the block tile
+    __device__ static __forceinline__ int row(int t, int i) {
+        return (t / 32) / WN * 32 + (t % 32) / 8 * 4 + (i & 3) + 16 * (i >> 2);
+    }
+    __device__ static __forceinline__ int col(int t, int j) {
+        return (t / 32) % WN * 64 + (t % 32) % 8 * 4 + (j & 3) + 32 * (j >> 2);
+    }
+};
+
+typedef WarpTileConfig<2, 4> Tile64x256;             // 256 threads, BK = 8
+typedef WarpTileConfig<2, 3> Tile64x192;             // 192 threads, BK = 6
+
+// Four consecutive values from 16-byte aligned shared memory (one or two 16-byte loads).
+template <typename T>
+__device__ __forceinline__ void load4(const T* p, T* r) {
+    constexpr int L = 16 / sizeof(T);
+#pragma unroll
+    for (int i = 0; i < 4 / L; ++i) {
+        Vec16<T> q = reinterpret_cast<const Vec16<T>*>(p)[i];
+#pragma unroll
+        for (int j = 0; j < L; ++j) r[i * L + j] = q.v[j];
+    }
+}
+
+// Asynchronous global -> shared copies (sm_80+ cp.async): the copy unit writes shared
+// memory itself, so a prefetched slice occupies no registers on the way (v3 stages it in
+// ra/rb). `valid == false` writes a zero and reads nothing (src-size 0: "zero fill").
+// copy_async_wait() waits for this thread's copies; a __syncthreads() after it publishes
+// them to the block. The CPU emulator (and GPUs before sm_80) copy synchronously.
+template <typename T>
+__device__ __forceinline__ void copy_async(T* dst_shared, const T* src, bool valid) {
+#if !defined(TINYSR_EMULATE) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    unsigned dst;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"
+        : "=r"(dst) : "l"(dst_shared));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst), "l"(src),
+                 "n"(int(sizeof(T))), "r"(valid ? int(sizeof(T)) : 0) : "memory");
+#else
+    *dst_shared = valid ? *src : T(0);
+#endif
+}
+
+__device__ __forceinline__ void copy_async_wait() {
+#if !defined(TINYSR_EMULATE) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_all;\n" ::: "memory");
+#endif
+}
+
+//    The v4 Gather provides
+//      __device__ void fetch(T* a_dst, T* b_dst);
+//          copy (copy_async) the current slice's elements of this thread's slots to
+//          a_dst[Cfg::a_row(t, i)] and b_dst[Cfg::b_col(t, i)], zero outside the problem,
+//          then advance to the next slice;
+//      __device__ void slice_ready(const T* a_src);
+//          called once the slice is in shared memory (a_src[Cfg::a_row(t, i)] are this
+//          thread's A slots); backward-weight sums its gy values there, others do nothing.
+template <typename T, typename Cfg, typename Gather>
+__device__ __forceinline__ void gemm_mainloop_v4(Gather& g, int nslices, T (&acc)[8][8]) {
+    constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+    constexpr int AS = BM + Cfg::APAD, BS = BN;       // shared row strides
+    static_assert(AS % 4 == 0 && BS % 4 == 0, "16-byte aligned shared rows");
+    __shared__ Vec16<T> As_raw[2 * BK * AS * sizeof(T) / 16];
+    __shared__ Vec16<T> Bs_raw[2 * BK * BS * sizeof(T) / 16];
+    T* As = reinterpret_cast<T*>(As_raw);   // As[buf][k][m]  (A stored transposed)
+    T* Bs = reinterpret_cast<T*>(Bs_raw);   // Bs[buf][k][n]
+
+    const int t = threadIdx.x;
+    const int r0 = Cfg::row(t, 0), c0 = Cfg::col(t, 0);   // multiples of 4: aligned
+    const int a_slot = Cfg::a_col(t) * AS, b_slot = Cfg::b_row(t) * BS;
+
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[i][j] = T(0);
+
+    if (nslices > 0) g.fetch(As + a_slot, Bs + b_slot);   // slice 0 -> buffer 0
+    copy_async_wait();
+    __syncthreads();
+
+    for (int s = 0; s < nslices; ++s) {
+        const int cur = s & 1;
+        g.slice_ready(As + cur * BK * AS + a_slot);
+        // Slice s + 1 -> the other buffer, in flight during the math. That buffer was
+        // last read in iteration s - 1, which every thread has finished (barrier below).
+        if (s + 1 < nslices)
+            g.fetch(As + (cur ^ 1) * BK * AS + a_slot, Bs + (cur ^ 1) * BK * BS + b_slot);
+
+        const T* Ab = As + cur * BK * AS + r0;
+        const T* Bb = Bs + cur * BK * BS + c0;
+#pragma unroll
+        for (int k = 0; k < BK; ++k) {
+            T a[8], b[8];
+            load4(Ab + k * AS, a);              // rows r0 .. r0+3
+            load4(Ab + k * AS + 16, a + 4);     // rows r0+16 .. r0+19
+            load4(Bb + k * BS, b);              // columns c0 .. c0+3
+            load4(Bb + k * BS + 32, b + 4);     // columns c0+32 .. c0+35
+#pragma unroll
+            for (int i = 0; i < 8; ++i)
+#pragma unroll
+                for (int j = 0; j < 8; ++j) acc[i][j] += a[i] * b[j];
+        }
+        copy_async_wait();                       // my copies of slice s + 1 have landed
+        __syncthreads();                         // ... and everyone's; buffer cur is free
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 6. The v4 gather of an input tap. Every B operand of the v4 kernels is one element of
+//    a (planes, Hs, Ws) tensor `src` at
+//        plane = rp(k) + cp(n),   h = rh(k) + ch(n),   w = rw(k) + cw(n)
+//    i.e. a part that depends only on the K row and a part that depends only on the
+//    column. Forward: k = tap (c, p, q) gives (c*H*W, p, q), column = output pixel gives
+//    (img*C*H*W, i*s - pad, j*s - pad). A thread loads ONE row and B_LOADS columns per
+//    slice; it decodes its row once per slice (by addition, Carry3), and the block
+//    decodes each of its BN columns once, into a table in shared memory (TapColumn; one
+//    thread per column, before the mainloop). An element then costs one 8-byte shared
+//    load of its column entry and:
+//      zeros:     two unsigned compares (0 <= h < Hs, 0 <= w < Ws) and a load at
+//                 (rp + rh*Ws + rw) + (cp + ch*Ws + cw): both brackets precomputed;
+//      replicate: the clamped coordinates (numpy.pad mode="edge").
+//    Why a shared table and not registers: 8 columns x (offset, h, w) would be 24 more
+//    registers on top of 64 accumulators and the fragments, past the 128 that two blocks
+//    per SM allow (ptxas spills). (ch, cw) are packed into one int, 16 bits each: images
+//    up to 32767 pixels a side (the launch plans run v3 beyond).
+//    Columns past the end of the problem are clamped to the last column by the caller:
+//    they load real (finite) data into accumulators that are never stored, and need no
+//    test. Rows past the end (k >= K) pass k_ok = false and load zeros.
+// ---------------------------------------------------------------------------------
+struct alignas(8) TapColumn {
+    int off;   // zeros: cp + ch*Ws + cw;  replicate: cp
+    int hw;    // (ch, cw) as two 16-bit halves
+
+    __device__ __forceinline__ void set(int cp, int ch, int cw, int Ws, int replicate) {
+        hw = int((unsigned(ch) << 16) | (unsigned(cw) & 0xffffu));
+        off = replicate ? cp : cp + ch * Ws + cw;
+    }
+    __device__ __forceinline__ int h() const { return hw >> 16; }   // arithmetic: signed
+    __device__ __forceinline__ int w() const { return int(short(hw & 0xffff)); }
+};
+
+// B_LOADS elements of row (rp, rh, rw) at this thread's B columns (Cfg::b_col), copied
+// to dst[Cfg::b_col(t, i)].
+template <typename T, typename Cfg>
+__device__ __forceinline__ void gather_taps(const T* src, const TapColumn* cols, bool k_ok,
+                                            int rp, int rh, int rw, int Hs, int Ws,
+                                            int replicate, T* dst) {
+    const int t = threadIdx.x;
+    if (replicate) {
+        if (!k_ok) rp = 0;                    // keep the (unread) address inside src
+#pragma unroll
+        for (int i = 0; i < Cfg::B_LOADS; ++i) {
+            const TapColumn c = cols[Cfg::b_col(t, i)];
+            copy_async(dst + Cfg::b_col(t, i),
+                       src + rp + c.off + clamp_index(rh + c.h(), Hs) * Ws +
+                           clamp_index(rw + c.w(), Ws),
+                       k_ok);
+        }
+    } else {
+        const int roff = rp + rh * Ws + rw;
+#pragma unroll
+        for (int i = 0; i < Cfg::B_LOADS; ++i) {
+            const TapColumn c = cols[Cfg::b_col(t, i)];
+            const bool in = k_ok && unsigned(rh + c.h()) < unsigned(Hs) &&
+                            unsigned(rw + c.w()) < unsigned(Ws);
+            copy_async(dst + Cfg::b_col(t, i), src + (in ? roff + c.off : 0), in);
+        }
     }
 }
 

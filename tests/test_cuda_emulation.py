@@ -6,9 +6,10 @@ SAME launch plans (tinysr/backend/launch_geometry.py) that the CuPy backend uses
 grids, split-K partial buffers, reduction and replicate fold are checked too. Outputs are
 poisoned with NaN before each launch. Tolerances come from the error bound of a sum of K
 products: |y - ref| <= c * K * eps * (|w| conv |x|), with the reference in float64 on the
-same (rounded) inputs. Shapes are tiny but cross every tile edge: 1, 3, 17 channels; 66
-and 70 output channels (> one 64-row tile); 162 pixels (> one 128-column tile); kernels 1
-to 11; stride 2; padding wider than the image.
+same (rounded) inputs. Shapes are tiny but cross every tile edge: 1, 3, 17, 23, 66 channels;
+66 and 70 output channels (> one 64-row tile); 162 pixels (> one 128-column tile), 270
+and 396 (> one v4 256-column tile); 207 and 242 weight columns (> one v4 backward-weight
+192-column tile); kernels 1 to 11; stride 2; padding wider than the image.
 """
 import importlib.util
 import pathlib
@@ -84,6 +85,10 @@ CONV_CASES = [
     (1, 2, 12, 13, 3, 11, 1, 5, "zeros"),
     (1, 2, 14, 12, 3, 11, 2, 0, "replicate"),
     (3, 5, 8, 7, 9, 4, 2, 1, "zeros"),
+    # past one v4 tile (64 x 256; 64 x 192 for backward-weight) in every direction:
+    # 396 pixels, 70 output channels, 23*9 = 207 weight columns; 270 pixels, 66 channels
+    (3, 23, 11, 12, 70, 3, 1, 1, "replicate"),
+    (3, 66, 9, 10, 5, 3, 1, 1, "zeros"),
 ]
 CONV_IDS = ["x".join(map(str, c[:8])) + "-" + c[8] for c in CONV_CASES]
 
@@ -99,7 +104,7 @@ def _conv_inputs(case, dtype, seed=0):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
 def test_conv_forward(emu, case, version, dtype):
     N, C, H, W, O, K, s, p, mode = case
@@ -113,7 +118,7 @@ def test_conv_forward(emu, case, version, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
 def test_conv_backward_input(emu, case, version, dtype):
     N, C, H, W, O, K, s, p, mode = case
@@ -129,7 +134,7 @@ def test_conv_backward_input(emu, case, version, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 @pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
 def test_conv_backward_weight(emu, case, version, dtype):
     N, C, H, W, O, K, s, p, mode = case
@@ -146,13 +151,26 @@ def test_conv_backward_weight(emu, case, version, dtype):
     EMULATED.add(("conv2d_bwd_weight", version))
 
 
-def test_bwd_weight_splits_exercised():
+@pytest.mark.parametrize("version", [3, 4])
+def test_bwd_weight_splits_exercised(version):
     """The small cases above must include split-K (several partial buffers)."""
-    splits = [plans.bwd_weight_geometry(3, c[4], c[1] * c[5] ** 2,
+    splits = [plans.bwd_weight_geometry(version, c[4], c[1] * c[5] ** 2,
                                         c[0] * ((c[2] + 2 * c[7] - c[5]) // c[6] + 1) *
                                         ((c[3] + 2 * c[7] - c[5]) // c[6] + 1))[2]
               for c in CONV_CASES]
     assert max(splits) > 1 and min(splits) == 1
+
+
+def test_v4_tiles_crossed():
+    """Some case crosses a v4 tile edge in each GEMM dimension, with a partial last tile."""
+    fwd_rows = [c[4] for c in CONV_CASES]                                  # O
+    pixels = [c[0] * ((c[2] + 2 * c[7] - c[5]) // c[6] + 1) *
+              ((c[3] + 2 * c[7] - c[5]) // c[6] + 1) for c in CONV_CASES]  # N*Ho*Wo
+    assert any(r > plans.V4_BM and r % plans.V4_BM for r in fwd_rows)
+    assert any(p > plans.V4_BN and p % plans.V4_BN for p in pixels)
+    assert any(c[1] > plans.V4_BM and c[1] % plans.V4_BM for c in CONV_CASES)   # bwd-input C
+    ckk = [c[1] * c[5] ** 2 for c in CONV_CASES]
+    assert any(n > plans.V4W_BN and n % plans.V4W_BN for n in ckk)
 
 
 BIAS_SHAPES = [(3, 5, 4, 7), (2, 1, 1, 1), (1, 3, 300), (4, 6), (2, 70, 3, 3)]

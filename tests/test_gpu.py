@@ -70,7 +70,7 @@ def _inputs(case, dtype):
 
 
 @DTYPES
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_conv_versions(cp, case, version, dtype):
     N, C, H, W, O, K, s, p, mode = case

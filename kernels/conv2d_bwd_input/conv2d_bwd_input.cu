@@ -221,3 +221,101 @@ __global__ void conv2d_bwd_input_fold(const T* __restrict__ gpad, T* __restrict_
         for (int c = c0; c <= c1; ++c) acc += g[r * Wp + c];
     gx[idx] = acc;
 }
+
+// ---------------------------------------------------------------------------------
+// v4 (stride 1): the forward v4 kernel's engine (common.cuh: gemm_mainloop_v4, 8 x 8
+// outputs per thread, 64 x 256 tile per block, cp.async copies, column table).
+// For stride 1 the gradient is itself a convolution: grid pixel (hp, wp) receives
+//   sum_{o,p,q} w[o,c,p,q] * gy[n, o, hp - p, wp - q]      (zero outside gy)
+// i.e. a forward convolution of gy with the flipped, transposed weight. No divisibility
+// test is needed (every tap hits), so the B operand is an ordinary tap gather:
+//   row k = (o, p, q):  plane o*Ho*Wo, offset (-p, -q)
+//   column (n, h, w):   plane n*O*Ho*Wo, position (h + off, w + off)
+// read with zero fill outside [0, Ho) x [0, Wo) (common.cuh: gather_taps). v3's gy_tap
+// tested the stride on every element; here the per-element work is the forward's.
+//   A slot: w[o, c, p, q] with k = (o, pq) walked by Carry2; channel rows past C clamped.
+// Strides other than 1 run v3 (launch_geometry.conv2d_backward_input): a stride-2
+// gradient skips 3 taps of 4, which a dense tile cannot use.
+//   grid = (ceil(N*Hg*Wg / 256), ceil(C / 64)), block = 256.
+// ---------------------------------------------------------------------------------
+template <typename T, typename Cfg>
+struct BwdInputGatherV4 {
+    const T* gy; const T* w;
+    const tinysr::TapColumn* cols;             // the block's B columns (shared memory)
+    int K, KK, KH, KW, Ho, Wo, HoWo;
+    int ka; tinysr::Carry2 ak;                 // A: k = (o, pq)
+    int a_c[Cfg::A_LOADS];                     //    c * KK (c clamped to C - 1)
+    int C;
+    int kb; tinysr::Carry3 bk;                 // B: k = (o, p, q)
+
+    // Fills cols[t] (the caller synchronises before the first fetch).
+    __device__ __forceinline__ void init(const T* gy_, const T* w_, const tinysr::ConvShape& s,
+                                         int Hg, int Wg, int off, tinysr::TapColumn* cols_,
+                                         int m0, int n0, int t) {
+        gy = gy_; w = w_; cols = cols_; KK = s.KH * s.KW; K = s.O * KK; C = s.C;
+        KH = s.KH; KW = s.KW; Ho = s.Ho; Wo = s.Wo; HoWo = s.Ho * s.Wo;
+        ka = Cfg::a_col(t);
+        ak.set(ka, KK);
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i) {
+            const int c = m0 + Cfg::a_row(t, i);
+            a_c[i] = (c < C ? c : C - 1) * KK;
+        }
+        kb = Cfg::b_row(t);
+        bk.set(kb, s.KH, s.KW);
+        // column n0 + t of the tile: grid pixel (n, h, w), clamped to the last one
+        const int P = s.N * Hg * Wg;
+        const int col = n0 + t < P ? n0 + t : P - 1;
+        const int n = col / (Hg * Wg), hw = col - n * (Hg * Wg);
+        const int h = hw / Wg;
+        cols_[t].set(n * s.O * HoWo, h + off, hw - h * Wg + off, Wo, 0);
+    }
+
+    __device__ __forceinline__ void fetch(T* a_dst, T* b_dst) {
+        const bool ka_ok = ka < K;
+        const int a_base = ak.a * C * KK + ak.b;          // w[o, 0, pq]
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i)
+            tinysr::copy_async(a_dst + Cfg::a_row(threadIdx.x, i),
+                               w + (ka_ok ? a_base + a_c[i] : 0), ka_ok);
+        // row k = (o, p, q) = (bk.a, bk.b, bk.c): plane o*Ho*Wo, offset (-p, -q)
+        tinysr::gather_taps<T, Cfg>(gy, cols, kb < K, bk.a * HoWo, -bk.b, -bk.c, Ho, Wo, 0,
+                                    b_dst);
+        ka += Cfg::BK; ak.add(Cfg::BK, KK);
+        kb += Cfg::BK; bk.add(Cfg::BK, KH, KW);
+    }
+
+    __device__ __forceinline__ void slice_ready(const T*) {}
+};
+
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_bwd_input_v4(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ out,
+                    int N, int C, int H, int W, int O, int KH, int KW, int Ho, int Wo,
+                    int stride, int pad, int replicate, int Hg, int Wg, int off) {
+    typedef tinysr::Tile64x256 Cfg;
+    static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
+    __shared__ tinysr::TapColumn cols[Cfg::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
+    const int K = O * KH * KW, HgWg = Hg * Wg, P = N * HgWg;
+    BwdInputGatherV4<T, Cfg> g;
+    g.init(gy, w, s, Hg, Wg, off, cols, m0, n0, threadIdx.x);
+    __syncthreads();                           // the column table is complete
+    T acc[8][8];
+    tinysr::gemm_mainloop_v4<T, Cfg>(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
+
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+        const int col = n0 + Cfg::col(threadIdx.x, j);
+        if (col >= P) continue;
+        const int n = col / HgWg, hw = col - n * HgWg;
+        T* op = out + n * C * HgWg + hw;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            const int c = m0 + Cfg::row(threadIdx.x, i);
+            if (c < C) op[c * HgWg] = acc[i][j];
+        }
+    }
+}

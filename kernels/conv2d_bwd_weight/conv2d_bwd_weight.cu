@@ -221,6 +221,135 @@ conv2d_bwd_weight_v3(const T* __restrict__ gy, const T* __restrict__ x,
 }
 
 // ---------------------------------------------------------------------------------
+// v4: the v4 engine (common.cuh: gemm_mainloop_v4, 8 x 8 outputs per thread, cp.async
+// copies, a column table in shared memory) on a 64 (o) x 192 (c,p,q) tile, 192 threads.
+// What changes from v3, and why it is faster:
+//   - 8 x 8 outputs per thread with broadcast-friendly shared loads: 4 shared loads per
+//     64 multiply-adds (v3: 3 per 32), as in conv2d_fwd v4;
+//   - the tile is 192 columns wide: VDSR's 64*3*3 = 576 weight columns are exactly three
+//     tiles (v3's 128-wide tiles need 4.5, v4's forward 256-wide tiles would need 2.25:
+//     a quarter of the work wasted);
+//   - each column's tap (c, p, q) is decoded once per block into the table; the per-slice
+//     row, a pixel (n, i, j), is walked by Carry3, so an input element costs an add, two
+//     compares and a copy (zeros padding) or two clamps (replicate);
+//   - split-K as in v3: blockIdx.z sums k in [z*kchunk, min(K, (z+1)*kchunk)) into its own
+//     partial buffer, conv2d_bwd_weight_reduce adds them in a fixed order (deterministic).
+//   The bias gradient: blocks of column tile 0 sum the gy values of their A slots from
+//   shared memory once each slice has landed (slice_ready), then add the 6 partial sums
+//   of each row through shared memory in a fixed order, as v3 does.
+//   A slot: gy[n, o, i, j] (rows past O clamped);  B: x tap (c, p, q) of pixel (n, i, j).
+//   grid = (ceil(C*KH*KW / 192), ceil(O / 64), splits), block = 192.
+// ---------------------------------------------------------------------------------
+template <typename T, typename Cfg>
+struct BwdWeightGatherV4 {
+    const T* gy; const T* x;
+    const tinysr::TapColumn* cols;             // the block's B columns (shared memory)
+    int H, W, Ho, Wo, HoWo, CHW, OHoWo, stride, replicate, kend;
+    int ka; tinysr::Carry2 ak;                 // A: k = (n, ij)
+    int a_o[Cfg::A_LOADS];                     //    o * Ho*Wo (o clamped to O - 1)
+    bool bias;                                 //    this block sums gy for the bias
+    T a_sum[Cfg::A_LOADS];                     //    running bias-gradient sums
+    int kb; tinysr::Carry3 bk;                 // B: k = (n, i, j)
+
+    // Fills cols[t] (the caller synchronises before the first fetch).
+    __device__ __forceinline__ void init(const T* gy_, const T* x_, const tinysr::ConvShape& s,
+                                         int kbeg, int kend_, tinysr::TapColumn* cols_,
+                                         int m0, int n0, int t, bool bias_) {
+        gy = gy_; x = x_; cols = cols_; H = s.H; W = s.W; Ho = s.Ho; Wo = s.Wo;
+        HoWo = s.Ho * s.Wo; CHW = s.C * s.H * s.W; OHoWo = s.O * HoWo;
+        stride = s.stride; replicate = s.replicate; kend = kend_; bias = bias_;
+        ka = kbeg + Cfg::a_col(t);
+        ak.set(ka, HoWo);
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i) {
+            const int o = m0 + Cfg::a_row(t, i);
+            a_o[i] = (o < s.O ? o : s.O - 1) * HoWo;
+            a_sum[i] = T(0);
+        }
+        kb = kbeg + Cfg::b_row(t);
+        bk.set(kb, s.Ho, s.Wo);
+        // column n0 + t of the tile: weight tap (c, p, q), clamped to the last one
+        const int KK = s.KH * s.KW, CKK = s.C * KK;
+        const int col = n0 + t < CKK ? n0 + t : CKK - 1;
+        const int c = col / KK, pq = col - c * KK, p = pq / s.KW;
+        cols_[t].set(c * H * W, p - s.pad, pq - p * s.KW - s.pad, W, replicate);
+    }
+
+    __device__ __forceinline__ void fetch(T* a_dst, T* b_dst) {
+        const bool ka_ok = ka < kend;
+        const int a_base = ak.a * OHoWo + ak.b;           // gy[n, 0, ij]
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i)
+            tinysr::copy_async(a_dst + Cfg::a_row(threadIdx.x, i),
+                               gy + (ka_ok ? a_base + a_o[i] : 0), ka_ok);
+        // row k = pixel (n, i, j) = (bk.a, bk.b, bk.c): plane n*C*H*W, top-left of its
+        // window (i*s, j*s) in padded coordinates; the column adds (p - pad, q - pad)
+        tinysr::gather_taps<T, Cfg>(x, cols, kb < kend, bk.a * CHW, bk.b * stride,
+                                    bk.c * stride, H, W, replicate, b_dst);
+        ka += Cfg::BK; ak.add(Cfg::BK, HoWo);
+        kb += Cfg::BK; bk.add(Cfg::BK, Ho, Wo);
+    }
+
+    // The slice is in shared memory: add the gy values of this thread's A slots.
+    __device__ __forceinline__ void slice_ready(const T* a_src) {
+        if (bias) {
+#pragma unroll
+            for (int i = 0; i < Cfg::A_LOADS; ++i) a_sum[i] += a_src[Cfg::a_row(threadIdx.x, i)];
+        }
+    }
+};
+
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x192::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_bwd_weight_v4(const T* __restrict__ gy, const T* __restrict__ x,
+                     T* __restrict__ part_gw, T* __restrict__ part_gb, int N, int C, int H,
+                     int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
+                     int replicate, int splits, int kchunk) {
+    typedef tinysr::Tile64x192 Cfg;
+    static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
+    __shared__ tinysr::TapColumn cols[Cfg::BN];
+    __shared__ T red[Cfg::BM][Cfg::BK];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
+    const int CKK = C * KH * KW, K = N * Ho * Wo;
+    const int kbeg = blockIdx.z * kchunk, kend = K < kbeg + kchunk ? K : kbeg + kchunk;
+    const bool bias = blockIdx.x == 0;
+    BwdWeightGatherV4<T, Cfg> g;
+    g.init(gy, x, s, kbeg, kend, cols, m0, n0, threadIdx.x, bias);
+    __syncthreads();                           // the column table is complete
+    T acc[8][8];
+    const int nslices = kend > kbeg ? (kend - kbeg + Cfg::BK - 1) / Cfg::BK : 0;
+    tinysr::gemm_mainloop_v4<T, Cfg>(g, nslices, acc);   // ends with __syncthreads()
+
+    const int t = threadIdx.x;
+    T* out = part_gw + blockIdx.z * O * CKK;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+        const int col = n0 + Cfg::col(t, j);
+        if (col >= CKK) continue;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            const int o = m0 + Cfg::row(t, i);
+            if (o < O) out[o * CKK + col] = acc[i][j];
+        }
+    }
+
+    // The bias gradient (blocks of column tile 0): red[o][slot] is the sum of the thread
+    // that loaded slot (k % BK) of row o; the BK of them are added in a fixed order.
+    if (bias) {                                // the same for the whole block
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i) red[Cfg::a_row(t, i)][Cfg::a_col(t)] = g.a_sum[i];
+        __syncthreads();
+        if (t < Cfg::BM && m0 + t < O) {
+            T sum = T(0);
+            for (int k = 0; k < Cfg::BK; ++k) sum += red[t][k];
+            part_gb[blockIdx.z * O + m0 + t] = sum;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
 // reduce: gw[e] = sum_z part_gw[z][e] for e < OCKK, gb[o] = sum_z part_gb[z][o], in split
 // order (deterministic). One thread per output element; reads are coalesced across
 // threads for every z.

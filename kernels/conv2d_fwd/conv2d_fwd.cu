@@ -185,3 +185,106 @@ conv2d_fwd_v3(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ 
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// v4: 8 x 8 outputs per thread, 64 x 256 tile per block (common.cuh: gemm_mainloop_v4).
+// What changes from v3, and why it is faster:
+//   - each thread holds 8 x 8 = 64 accumulators (v3: 32) and per k reads 16 operands
+//     from shared memory as four 16-byte loads (v3: 12 operands as three loads for 32
+//     multiply-adds), so shared-memory traffic per multiply-add drops by a third;
+//   - lanes are laid out 4 x 8 inside a 32 x 64 warp tile, so each 16-byte shared load of
+//     a warp touches 64 or 128 contiguous bytes: one wavefront, the rest broadcast (v3's
+//     B loads take four wavefronts each);
+//   - the block tile is 64 x 256: every weight loaded feeds 256 multiply-adds (v3: 128);
+//   - slices go global -> shared with cp.async (sm_80+): no staging registers, no shared
+//     stores; the copy is in flight while the block multiplies the other buffer;
+//   - a cheaper gather (common.cuh: gather_taps): the tap part (c*H*W + p*W + q) is
+//     computed once per slice, each column's pixel part once per block into a table in
+//     shared memory, so an input element costs a table load, an add, two unsigned
+//     compares and the copy; columns past the last pixel and rows past the last channel
+//     are clamped instead of tested.
+// The price: 64 accumulators need every register that two blocks (16 warps) per SM
+// allow (__launch_bounds__(256, 2): 128), and a 256-column tile wastes work when
+// N*Ho*Wo is small (tiny layers).
+//   grid = (ceil(N*Ho*Wo / 256), ceil(O / 64)), block = 256.
+// ---------------------------------------------------------------------------------
+template <typename T, typename Cfg>
+struct FwdGatherV4 {
+    const T* x; const T* w;
+    const tinysr::TapColumn* cols;            // the block's B columns (shared memory)
+    int K, H, W, KH, KW, HW, replicate;
+    int ka;                                   // A: current k of this thread's A slot
+    int a_off[Cfg::A_LOADS];                  //    m * K (m clamped to O - 1)
+    int kb; tinysr::Carry3 tap;               // B: current k = (c, p, q) of the B slot
+
+    // Fills cols[t] (the caller synchronises before the first fetch).
+    __device__ __forceinline__ void init(const T* x_, const T* w_, const tinysr::ConvShape& s,
+                                         tinysr::TapColumn* cols_, int m0, int n0, int t) {
+        x = x_; w = w_; cols = cols_; H = s.H; W = s.W; KH = s.KH; KW = s.KW; HW = s.H * s.W;
+        K = s.C * s.KH * s.KW; replicate = s.replicate;
+        ka = Cfg::a_col(t);
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i) {
+            const int m = m0 + Cfg::a_row(t, i);
+            a_off[i] = (m < s.O ? m : s.O - 1) * K;
+        }
+        kb = Cfg::b_row(t);
+        tap.set(kb, s.KH, s.KW);
+        // column n0 + t of the tile: output pixel (img, oi, oj), clamped to the last one
+        const int HoWo = s.Ho * s.Wo, P = s.N * HoWo;
+        const int col = n0 + t < P ? n0 + t : P - 1;
+        const int n = col / HoWo, ij = col - n * HoWo;
+        const int oi = ij / s.Wo, oj = ij - oi * s.Wo;
+        cols_[t].set(n * s.C * HW, oi * s.stride - s.pad, oj * s.stride - s.pad, W, replicate);
+    }
+
+    __device__ __forceinline__ void fetch(T* a_dst, T* b_dst) {
+        const bool ka_ok = ka < K;
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i)
+            tinysr::copy_async(a_dst + Cfg::a_row(threadIdx.x, i), w + (ka_ok ? a_off[i] + ka : 0),
+                               ka_ok);
+        // tap (c, p, q) = (tap.a, tap.b, tap.c): plane c*H*W, offset (p, q) in the window
+        tinysr::gather_taps<T, Cfg>(x, cols, kb < K, tap.a * HW, tap.b, tap.c, H, W,
+                                    replicate, b_dst);
+        ka += Cfg::BK;
+        kb += Cfg::BK;
+        tap.add(Cfg::BK, KH, KW);
+    }
+
+    __device__ __forceinline__ void slice_ready(const T*) {}
+};
+
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_fwd_v4(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y, int N,
+              int C, int H, int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
+              int replicate) {
+    typedef tinysr::Tile64x256 Cfg;
+    static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
+    __shared__ tinysr::TapColumn cols[Cfg::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
+    const int K = C * KH * KW, HoWo = Ho * Wo, P = N * HoWo;
+    FwdGatherV4<T, Cfg> g;
+    g.init(x, w, s, cols, m0, n0, threadIdx.x);
+    __syncthreads();                          // the column table is complete
+    T acc[8][8];
+    tinysr::gemm_mainloop_v4<T, Cfg>(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
+
+    // Epilogue: thread t owns rows m0 + Cfg::row(t, i), columns n0 + Cfg::col(t, j).
+    // For a fixed row, the 8 lanes with the same lm store 32 consecutive pixels.
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+        const int col = n0 + Cfg::col(threadIdx.x, j);
+        if (col >= P) continue;
+        const int n = col / HoWo, ij = col - n * HoWo;
+        T* yp = y + n * O * HoWo + ij;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            const int m = m0 + Cfg::row(threadIdx.x, i);
+            if (m < O) yp[m * HoWo] = acc[i][j];
+        }
+    }
+}

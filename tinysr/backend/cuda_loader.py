@@ -31,17 +31,20 @@ import numpy as np
 KERNELS = {
     "conv2d_fwd": {
         "file": "conv2d_fwd/conv2d_fwd.cu",
-        "versions": {1: ("conv2d_fwd_v1",), 2: ("conv2d_fwd_v2",), 3: ("conv2d_fwd_v3",)},
+        "versions": {1: ("conv2d_fwd_v1",), 2: ("conv2d_fwd_v2",), 3: ("conv2d_fwd_v3",),
+                     4: ("conv2d_fwd_v4",)},
     },
     "conv2d_bwd_input": {
         "file": "conv2d_bwd_input/conv2d_bwd_input.cu",
         "versions": {1: ("conv2d_bwd_input_v1",), 2: ("conv2d_bwd_input_v2",),
-                     3: ("conv2d_bwd_input_v3",), "fold": ("conv2d_bwd_input_fold",)},
+                     3: ("conv2d_bwd_input_v3",), 4: ("conv2d_bwd_input_v4",),
+                     "fold": ("conv2d_bwd_input_fold",)},
     },
     "conv2d_bwd_weight": {
         "file": "conv2d_bwd_weight/conv2d_bwd_weight.cu",
         "versions": {1: ("conv2d_bwd_weight_v1",), 2: ("conv2d_bwd_weight_v2",),
-                     3: ("conv2d_bwd_weight_v3",), "reduce": ("conv2d_bwd_weight_reduce",)},
+                     3: ("conv2d_bwd_weight_v3",), 4: ("conv2d_bwd_weight_v4",),
+                     "reduce": ("conv2d_bwd_weight_reduce",)},
     },
     "bias_act": {
         "file": "bias_act/bias_act.cu",
@@ -55,17 +58,17 @@ KERNELS = {
 }
 
 # What the library runs. Change a number here (and nowhere else) to switch versions.
-DEFAULT_VERSION = {"conv2d_fwd": 3, "conv2d_bwd_input": 3, "conv2d_bwd_weight": 3,
+DEFAULT_VERSION = {"conv2d_fwd": 4, "conv2d_bwd_input": 4, "conv2d_bwd_weight": 4,
                    "bias_act": 2, "optim_update": 2}
 
 _CONV = ("const T*", "const T*", "T*") + ("int",) * 12   # N C H W O KH KW Ho Wo stride pad rep
 _BWD_W = ("const T*", "const T*", "T*", "T*") + ("int",) * 14   # ... + splits, kchunk
 SIGNATURES = {
-    **{f"conv2d_fwd_v{v}": _CONV for v in (1, 2, 3)},
+    **{f"conv2d_fwd_v{v}": _CONV for v in (1, 2, 3, 4)},
     # gy, w, out, 12 conv ints, Hg, Wg, off (see conv2d_bwd_input.cu)
-    **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3)},
+    **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3, 4)},
     "conv2d_bwd_input_fold": ("const T*", "T*") + ("int",) * 5,     # N C H W pad
-    **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3)},
+    **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3, 4)},
     "conv2d_bwd_weight_reduce": ("const T*", "const T*", "T*", "T*", "int", "int", "int"),
     # x, b, y, has_bias, act, slope, C, inner, total
     **{f"bias_act_fwd_v{v}": ("const T*", "const T*", "T*", "int", "int", "T",

@@ -11,8 +11,10 @@ these plans with (cupy, cuda_loader.launch); the CPU emulator calls the SAME pla
 buffers, the split-K reduction and the replicate-padding fold that the GPU will run.
 
 Tile sizes here must match the kernels: BM x BN = 64 x 128 for every "v3" (TileConfig
-Tile64x128 in kernels/common.cuh) and 16 x 16 for every "v2" convolution. A mismatch
-fails every emulation test of that version.
+Tile64x128 in kernels/common.cuh), 64 x 256 with 256 threads for the "v4" forward and
+backward-input (WarpTileConfig Tile64x256), 64 x 192 with 192 threads for the "v4"
+backward-weight (Tile64x192), and 16 x 16 for every "v2" convolution. A mismatch fails
+every emulation test of that version.
 """
 import math
 
@@ -21,6 +23,10 @@ import numpy as np
 THREADS = 256                 # 1-D kernels
 V2_TILE = 16                  # v2 convolutions: 16 x 16 threads, 16 x 16 outputs
 V3_BM, V3_BN, V3_BK = 64, 128, 8
+V4_BM, V4_BN, V4_THREADS = 64, 256, 256           # v4 forward / backward-input
+V4W_BM, V4W_BN, V4W_THREADS = 64, 192, 192        # v4 backward-weight
+V4_MAX_SIDE = 32767           # v4 packs tap coordinates into 16-bit halves (common.cuh);
+                              # larger images run v3
 SPLIT_TARGET_BLOCKS = 264     # backward-weight split-K: aim for ~2 blocks per SM of an H100
 SPLIT_MIN_K = 128             # ... but give each split at least this much reduction work
 MAX_GRID_Y = 65535
@@ -74,7 +80,14 @@ def gemm_geometry(version, rows, cols, total_outputs):
         return (cdiv(cols, V2_TILE), cdiv(rows, V2_TILE), 1), (V2_TILE, V2_TILE, 1)
     if version == 3:
         return (cdiv(cols, V3_BN), cdiv(rows, V3_BM), 1), (THREADS, 1, 1)
+    if version == 4:
+        return (cdiv(cols, V4_BN), cdiv(rows, V4_BM), 1), (V4_THREADS, 1, 1)
     raise ValueError(f"no conv version {version}")
+
+
+def _v4_or_v3(version, *sides):
+    """v4 packs tap coordinates into 16 bits; beyond V4_MAX_SIDE pixels a side run v3."""
+    return 3 if version == 4 and max(sides) > V4_MAX_SIDE else version
 
 
 def bwd_weight_geometry(version, O, CKK, K):
@@ -83,11 +96,14 @@ def bwd_weight_geometry(version, O, CKK, K):
     if version == 1:
         grid, block = _1d(O * CKK + O)
         return grid, block, 1, K
-    tm, tn = (V2_TILE, V2_TILE) if version == 2 else (V3_BM, V3_BN)
+    tm, tn = {2: (V2_TILE, V2_TILE), 3: (V3_BM, V3_BN), 4: (V4W_BM, V4W_BN)}[version]
     tiles = cdiv(O, tm) * cdiv(CKK, tn)
     splits = max(1, min(cdiv(SPLIT_TARGET_BLOCKS, tiles), cdiv(K, SPLIT_MIN_K)))
     kchunk = cdiv(cdiv(K, splits), 16) * 16
     splits = cdiv(K, kchunk)
+    if version == 4:
+        return ((cdiv(CKK, V4W_BN), cdiv(O, V4W_BM), splits), (V4W_THREADS, 1, 1), splits,
+                kchunk)
     grid, block = gemm_geometry(version, O, CKK, 0)
     return (grid[0], grid[1], splits), block, splits, kchunk
 
@@ -103,6 +119,7 @@ def conv2d_forward(xp, launch, x, w, stride, padding, padding_mode, version):
     Ho, Wo = _out_size(H, KH, stride, padding), _out_size(W, KW, stride, padding)
     rep = _mode(padding_mode)
     _check_int32(x.size, N * O * Ho * Wo, C * KH * KW)
+    version = _v4_or_v3(version, H + padding, W + padding)
     y = xp.empty((N, O, Ho, Wo), dtype=dt)
     grid, block = gemm_geometry(version, O, N * Ho * Wo, y.size)
     launch("conv2d_fwd", version, f"conv2d_fwd_v{version}", dt, grid, block,
@@ -115,7 +132,9 @@ def conv2d_backward_input(xp, launch, gy, w, x_shape, stride, padding, padding_m
     (Hg, Wg) placed at offset `off` inside the padded input, every (o, p, q) that read it.
     zeros:     the grid is the image itself (Hg = H, off = padding): padded pixels are dropped.
     replicate: the grid is the whole padded image (off = 0), then a fold kernel adds each
-               border pixel's gradient onto the edge pixel it was copied from."""
+               border pixel's gradient onto the edge pixel it was copied from.
+    v4 is written for stride 1 (a forward convolution of gy with the flipped weight); for
+    other strides this plan runs v3 instead."""
     gy, w = xp.ascontiguousarray(gy), xp.ascontiguousarray(w)
     dt = _float_dtype(gy, w)
     N, C, H, W = (int(s) for s in x_shape)
@@ -127,6 +146,9 @@ def conv2d_backward_input(xp, launch, gy, w, x_shape, stride, padding, padding_m
     fold = rep == 1 and padding > 0
     Hg, Wg, off = (H + 2 * padding, W + 2 * padding, 0) if fold else (H, W, padding)
     _check_int32(N * C * Hg * Wg, gy.size, O * KH * KW)
+    if version == 4 and stride != 1:
+        version = 3                      # v4 gathers gy taps for stride 1 only
+    version = _v4_or_v3(version, Hg + padding, Wg + padding)
     out = xp.empty((N, C, Hg, Wg), dtype=dt)
     grid, block = gemm_geometry(version, C, N * Hg * Wg, out.size)
     launch("conv2d_bwd_input", version, f"conv2d_bwd_input_v{version}", dt, grid, block,
@@ -155,6 +177,7 @@ def conv2d_backward_weight(xp, launch, gy, x, w_shape, stride, padding, padding_
     rep = _mode(padding_mode)
     CKK, K = C * KH * KW, N * Ho * Wo
     _check_int32(x.size, gy.size, K)
+    version = _v4_or_v3(version, KH + padding, KW + padding)
     grid, block, splits, kchunk = bwd_weight_geometry(version, O, CKK, K)
     _check_int32(splits * O * CKK)
     gw = xp.empty((O, C, KH, KW), dtype=dt)
