@@ -189,17 +189,21 @@ def stage_verify(rec, deadline):
             sw, sb = ref.conv2d_backward_weight(abs(gy64), abs(x64), w.shape, s, p, mode)
             terms = gy.size // O + 512
             X, Wd, GY = dev(x), dev(w), dev(gy)
-            for version in CONV_VERSIONS:
+            # "4n128": v4 with its forward engine forced onto the 64 x 128 tile
+            for label in CONV_VERSIONS + ("4n128",):
                 check_time(deadline)
-                r = {"dtype": dtype.name, "case": "x".join(map(str, case)), "version": version}
+                version, tile = (4, 128) if label == "4n128" else (label, None)
+                r = {"dtype": dtype.name, "case": "x".join(map(str, case)), "version": label}
                 try:
-                    y = plans.conv2d_forward(xp, launch, X, Wd, s, p, mode, version)
+                    with plans.force_v4_tile(tile):
+                        y = plans.conv2d_forward(xp, launch, X, Wd, s, p, mode, version)
                     r["conv2d_fwd"] = _ratio(host(y), want_y, bnd_y + 1e-300)
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_fwd"] = f"error: {e}"
                 try:
-                    gx = plans.conv2d_backward_input(xp, launch, GY, Wd, x.shape, s, p, mode,
-                                                     version)
+                    with plans.force_v4_tile(tile):
+                        gx = plans.conv2d_backward_input(xp, launch, GY, Wd, x.shape, s, p,
+                                                         mode, version)
                     r["conv2d_bwd_input"] = _ratio(host(gx), want_gx, bnd_gx + 1e-300)
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_bwd_input"] = f"error: {e}"
@@ -521,6 +525,7 @@ def stage_bench(rec, deadline):
     import cupy
     from tinysr.backend import cuda_loader
     from tinysr.backend import cupy_gpu as be
+    from tinysr.backend import launch_geometry as plans
     try:
         import torch
         import torch.nn.functional as tF
@@ -562,19 +567,26 @@ def stage_bench(rec, deadline):
             r["ours_error"] = str(e)
         if name.startswith("vdsr"):  # the version ladder on the headline layer
             ladder = {}
-            for v in CONV_VERSIONS:
+            # vN: what the plan picks; "v4 tile 64xBN": v4 forward / backward-input forced
+            # onto one of its two tiles (launch_geometry.v4_fwd_tile)
+            rungs = [(v, None) for v in CONV_VERSIONS] + [(4, 256), (4, 128)]
+            r["v4_auto_tile"] = plans.v4_fwd_tile(O, N * Ho * Wo, cuda_loader.sm_count())[1]
+            r["sm_count"] = cuda_loader.sm_count()
+            for v, tile in rungs:
                 check_time(deadline)
+                key = f"v{v}" if tile is None else f"v{v} tile 64x{tile}"
                 try:
-                    with be.use_versions(conv2d_fwd=v, conv2d_bwd_input=v, conv2d_bwd_weight=v):
+                    with be.use_versions(conv2d_fwd=v, conv2d_bwd_input=v,
+                                         conv2d_bwd_weight=v), plans.force_v4_tile(tile):
                         reps = 3 if v == 1 else 10
-                        ladder[f"v{v}"] = {
+                        ladder[key] = {
                             "fwd_ms": _time_cupy(ours_fwd, reps, 1),
                             "bwd_input_ms": _time_cupy(lambda: be.conv2d_backward_input(
                                 GY, Wt, X.shape, 1, pad, "zeros"), reps, 1),
                             "bwd_weight_ms": _time_cupy(lambda: be.conv2d_backward_weight(
                                 GY, X, Wt.shape, 1, pad, "zeros"), reps, 1)}
                 except Exception as e:   # noqa: BLE001
-                    ladder[f"v{v}"] = {"error": str(e)}
+                    ladder[key] = {"error": str(e)}
             r["versions"] = ladder
         if torch is not None:
             try:
@@ -684,7 +696,9 @@ def write_summary():
                     f"{_fmt(r.get(f'ratio_tf32_{key}'), '.2f')} |")
         for r in b["rows"]:
             if "versions" in r:
-                lines += ["", f"Version ladder, {r['layer']} (ms):", "",
+                lines += ["", f"Version ladder, {r['layer']} (ms; v4 forward-engine tile "
+                          f"picked: 64x{r.get('v4_auto_tile', '?')} on "
+                          f"{r.get('sm_count', '?')} SMs):", "",
                           "| version | fwd | bwd input | bwd weight |", "|---|---|---|---|"]
                 for ver, d in r["versions"].items():
                     lines.append(f"| {ver} | {_fmt(d.get('fwd_ms'))} | "

@@ -15,7 +15,8 @@
 //      behind every "v3" convolution (forward, backward-input, backward-weight);
 //      each kernel supplies only a Gather that says where operand elements live.
 //   5. WarpTileConfig and gemm_mainloop_v4: the same loop with 8 x 8 outputs per thread
-//      and 32 x 64 warp tiles, behind every "v4" convolution.
+//      and 32 x 64 warp tiles, behind every "v4" convolution (tiles 64 x 256 and
+//      64 x 128 for forward / backward-input, 64 x 192 for backward-weight).
 //   6. TapColumn and gather_taps: the v4 gather of an input tap, split into a per-k part
 //      and a per-column part (a table in shared memory) so an element costs a few adds,
 //      two compares and a load.
@@ -280,7 +281,20 @@ struct WarpTileConfig {
 };
 
 typedef WarpTileConfig<2, 4> Tile64x256;             // 256 threads, BK = 8
+typedef WarpTileConfig<2, 2> Tile64x128w;            // 128 threads, BK = 4 (see below)
 typedef WarpTileConfig<2, 3> Tile64x192;             // 192 threads, BK = 6
+
+// Why a second forward tile (Tile64x128w, used by the "v4" forward and backward-input
+// when the launch plan's wave model prefers it; launch_geometry.v4_fwd_tile): float v4
+// needs 128 registers a thread, so an SM holds 16 warps whatever the block shape
+// (2 x 256 or 4 x 128 threads). The wave count ceil(blocks / slots) is therefore the same
+// for both tiles (VDSR: 421 / 264 and 841 / 528 both give 1.59 -> 2 waves); what the
+// smaller block changes is the granularity of the tail. Blocks are handed to SMs as
+// slots free up, so the busiest SM runs ceil(blocks / SMs) blocks: 4 x 256 columns with
+// the big tile (the last 2 of them on a half-empty SM) against 7 x 128 with the small
+// one (the last 3 on an SM still 3/4 full). The price is a BK of 4 (one barrier per 256
+// multiply-adds a thread instead of 512) and twice as many column tables; summation
+// order per output is k = 0, 1, ..., K-1 in both, so results are bit-identical.
 
 // Four consecutive values from 16-byte aligned shared memory (one or two 16-byte loads).
 template <typename T>

@@ -9,7 +9,9 @@ products: |y - ref| <= c * K * eps * (|w| conv |x|), with the reference in float
 same (rounded) inputs. Shapes are tiny but cross every tile edge: 1, 3, 17, 23, 66 channels;
 66 and 70 output channels (> one 64-row tile); 162 pixels (> one 128-column tile), 270
 and 396 (> one v4 256-column tile); 207 and 242 weight columns (> one v4 backward-weight
-192-column tile); kernels 1 to 11; stride 2; padding wider than the image.
+192-column tile); kernels 1 to 11; stride 2; padding wider than the image. The v4
+64 x 128 tile (forward and backward-input) is forced on the stride-1 cases past 128
+pixels (test_conv_v4_n128_tile) and must match the 64 x 256 tile bit for bit.
 """
 import importlib.util
 import pathlib
@@ -149,6 +151,72 @@ def test_conv_backward_weight(emu, case, version, dtype):
     assert_close(f"conv2d_bwd_weight v{version} gb", gb, want_b,
                  2 * terms * EPS[dtype] * scale_b + 1e-300)
     EMULATED.add(("conv2d_bwd_weight", version))
+
+
+# v4 forward / backward-input on the 64 x 128 tile (entries *_v4_n128), which the launch
+# plan picks by its wave model on the real SM count; forced here on the cases that cross
+# a 128-column tile with a partial last tile (396, 270 pixels; 70 rows; C = 66), plus a
+# replicate-padding case with one partial tile.
+N128_CASES = [c for c in CONV_CASES if c[0] * c[2] * c[3] > 128 and c[6] == 1] + [
+    (1, 2, 9, 13, 3, 3, 1, 1, "replicate")]
+N128_IDS = ["x".join(map(str, c[:8])) + "-" + c[8] for c in N128_CASES]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", N128_CASES, ids=N128_IDS)
+def test_conv_v4_n128_tile(emu, case, dtype):
+    N, C, H, W, O, K, s, p, mode = case
+    x, w, gy = _conv_inputs(case, dtype)
+    x64, w64, gy64 = (a.astype(np.float64) for a in (x, w, gy))
+    entries = []
+
+    def launch(kernel, version, entry, *rest):
+        entries.append(entry)
+        return emu.launch(kernel, version, entry, *rest)
+    with plans.force_v4_tile(128):
+        y = plans.conv2d_forward(XP, launch, x, w, s, p, mode, 4)
+        gx = plans.conv2d_backward_input(XP, launch, gy, w, x.shape, s, p, mode, 4)
+    assert entries[:2] == ["conv2d_fwd_v4_n128", "conv2d_bwd_input_v4_n128"]
+    want = ref.conv2d_forward(x64, w64, s, p, mode)
+    scale = ref.conv2d_forward(np.abs(x64), np.abs(w64), s, p, mode)
+    assert_close("conv2d_fwd v4_n128", y, want, 2 * C * K * K * EPS[dtype] * scale + 1e-300)
+    want = ref.conv2d_backward_input(gy64, w64, x.shape, s, p, mode)
+    scale = ref.conv2d_backward_input(np.abs(gy64), np.abs(w64), x.shape, s, p, mode)
+    terms = O * K * K + (p + 1) ** 2
+    assert_close("conv2d_bwd_input v4_n128", gx, want, 2 * terms * EPS[dtype] * scale + 1e-300)
+    # same engine, same per-output summation order: bit-identical to the 64 x 256 tile
+    with plans.force_v4_tile(256):
+        np.testing.assert_array_equal(y, plans.conv2d_forward(XP, emu.launch, x, w, s, p,
+                                                               mode, 4))
+        np.testing.assert_array_equal(gx, plans.conv2d_backward_input(
+            XP, emu.launch, gy, w, x.shape, s, p, mode, 4))
+
+
+def test_v4_tile_choice():
+    """The wave model: VDSR (64 x 64*41*41) on 132 SMs takes the 64 x 128 tile, 256 on a
+    tie; the SM count comes from launch.sm_count when the launcher has one."""
+    assert plans.v4_fwd_tile(64, 64 * 41 * 41, 132)[1] == 128
+    assert plans.v4_fwd_tile(64, 64 * 41 * 41, 132, np.float64)[1] == 256
+    assert plans.v4_fwd_tile(64, 1000, 132)[1] == 256
+    assert any(c[0] * c[2] * c[3] > 128 and c[0] * c[2] * c[3] % 128 for c in N128_CASES)
+    assert any(c[4] > 64 and c[4] % 64 for c in N128_CASES)
+    assert any(c[1] > 64 and c[1] % 64 for c in N128_CASES)
+    seen = []
+
+    def launch(kernel, version, entry, *rest):
+        seen.append(entry)
+    x = np.zeros((3, 23, 11, 12), np.float32)
+    w = np.zeros((70, 23, 3, 3), np.float32)
+    plans.conv2d_forward(np, launch, x, w, 1, 1, "zeros", 4)       # DEFAULT_SMS: 132
+    launch.sm_count = lambda: 3        # 4 big blocks (2 on one SM) vs 8 small (3 on one)
+    plans.conv2d_forward(np, launch, x, w, 1, 1, "zeros", 4)
+    plans.conv2d_backward_input(np, launch, np.zeros((3, 23, 11, 12), np.float32),  # C = 70
+                                w.transpose(1, 0, 2, 3).copy(), (3, 70, 11, 12), 1, 1,
+                                "zeros", 4)
+    assert seen == ["conv2d_fwd_v4", "conv2d_fwd_v4_n128", "conv2d_bwd_input_v4_n128"]
+    with pytest.raises(ValueError):
+        with plans.force_v4_tile(64):
+            pass
 
 
 @pytest.mark.parametrize("version", [3, 4])

@@ -236,7 +236,9 @@ __global__ void conv2d_bwd_input_fold(const T* __restrict__ gpad, T* __restrict_
 //   A slot: w[o, c, p, q] with k = (o, pq) walked by Carry2; channel rows past C clamped.
 // Strides other than 1 run v3 (launch_geometry.conv2d_backward_input): a stride-2
 // gradient skips 3 taps of 4, which a dense tile cannot use.
-//   grid = (ceil(N*Hg*Wg / 256), ceil(C / 64)), block = 256.
+//   grid = (ceil(N*Hg*Wg / 256), ceil(C / 64)), block = 256;
+// or, when launch_geometry.v4_fwd_tile prefers it (as for the forward), the 64 x 128 tile
+// entry conv2d_bwd_input_v4_n128: grid = (ceil(N*Hg*Wg / 128), ceil(C / 64)), block = 128.
 // ---------------------------------------------------------------------------------
 template <typename T, typename Cfg>
 struct BwdInputGatherV4 {
@@ -288,18 +290,14 @@ struct BwdInputGatherV4 {
     __device__ __forceinline__ void slice_ready(const T*) {}
 };
 
-template <typename T>
-__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
-conv2d_bwd_input_v4(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ out,
-                    int N, int C, int H, int W, int O, int KH, int KW, int Ho, int Wo,
-                    int stride, int pad, int replicate, int Hg, int Wg, int off) {
-    typedef tinysr::Tile64x256 Cfg;
+// The kernel body, for either forward-engine tile (Cfg = Tile64x256 or Tile64x128w).
+template <typename T, typename Cfg>
+__device__ __forceinline__ void conv2d_bwd_input_v4_body(
+        const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ out,
+        const tinysr::ConvShape& s, int Hg, int Wg, int off, tinysr::TapColumn* cols) {
     static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
-    __shared__ tinysr::TapColumn cols[Cfg::BN];
-    const tinysr::ConvShape s =
-        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
     const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
-    const int K = O * KH * KW, HgWg = Hg * Wg, P = N * HgWg;
+    const int K = s.O * s.KH * s.KW, HgWg = Hg * Wg, P = s.N * HgWg, C = s.C;
     BwdInputGatherV4<T, Cfg> g;
     g.init(gy, w, s, Hg, Wg, off, cols, m0, n0, threadIdx.x);
     __syncthreads();                           // the column table is complete
@@ -318,4 +316,30 @@ conv2d_bwd_input_v4(const T* __restrict__ gy, const T* __restrict__ w, T* __rest
             if (c < C) op[c * HgWg] = acc[i][j];
         }
     }
+}
+
+// 64 x 256 tile, 256 threads: grid = (ceil(N*Hg*Wg / 256), ceil(C / 64)), block = 256.
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_bwd_input_v4(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ out,
+                    int N, int C, int H, int W, int O, int KH, int KW, int Ho, int Wo,
+                    int stride, int pad, int replicate, int Hg, int Wg, int off) {
+    __shared__ tinysr::TapColumn cols[tinysr::Tile64x256::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_bwd_input_v4_body<T, tinysr::Tile64x256>(gy, w, out, s, Hg, Wg, off, cols);
+}
+
+// 64 x 128 tile, 128 threads (common.cuh: Tile64x128w; chosen by the launch plan, as for
+// the forward): grid = (ceil(N*Hg*Wg / 128), ceil(C / 64)), block = 128.
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x128w::THREADS, sizeof(T) == 4 ? 4 : 2)
+conv2d_bwd_input_v4_n128(const T* __restrict__ gy, const T* __restrict__ w,
+                         T* __restrict__ out, int N, int C, int H, int W, int O, int KH,
+                         int KW, int Ho, int Wo, int stride, int pad, int replicate, int Hg,
+                         int Wg, int off) {
+    __shared__ tinysr::TapColumn cols[tinysr::Tile64x128w::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_bwd_input_v4_body<T, tinysr::Tile64x128w>(gy, w, out, s, Hg, Wg, off, cols);
 }

@@ -207,6 +207,10 @@ conv2d_fwd_v3(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ 
 // allow (__launch_bounds__(256, 2): 128), and a 256-column tile wastes work when
 // N*Ho*Wo is small (tiny layers).
 //   grid = (ceil(N*Ho*Wo / 256), ceil(O / 64)), block = 256.
+// Tile choice inside v4: a second entry, conv2d_fwd_v4_n128, runs the same engine on a
+// 64 x 128 tile (128 threads, BK = 4). launch_geometry.v4_fwd_tile picks one per launch
+// from the SM count (busiest-SM model, see there and common.cuh, Tile64x128w); for the
+// VDSR layer on an H100/H200 it picks 64 x 128. Same sums in the same order: same bits.
 // ---------------------------------------------------------------------------------
 template <typename T, typename Cfg>
 struct FwdGatherV4 {
@@ -255,18 +259,15 @@ struct FwdGatherV4 {
     __device__ __forceinline__ void slice_ready(const T*) {}
 };
 
-template <typename T>
-__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
-conv2d_fwd_v4(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y, int N,
-              int C, int H, int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
-              int replicate) {
-    typedef tinysr::Tile64x256 Cfg;
+// The kernel body, for either forward tile (Cfg = Tile64x256 or Tile64x128w).
+template <typename T, typename Cfg>
+__device__ __forceinline__ void conv2d_fwd_v4_body(const T* __restrict__ x,
+                                                   const T* __restrict__ w, T* __restrict__ y,
+                                                   const tinysr::ConvShape& s,
+                                                   tinysr::TapColumn* cols) {
     static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
-    __shared__ tinysr::TapColumn cols[Cfg::BN];
-    const tinysr::ConvShape s =
-        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
     const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
-    const int K = C * KH * KW, HoWo = Ho * Wo, P = N * HoWo;
+    const int K = s.C * s.KH * s.KW, HoWo = s.Ho * s.Wo, P = s.N * HoWo, O = s.O;
     FwdGatherV4<T, Cfg> g;
     g.init(x, w, s, cols, m0, n0, threadIdx.x);
     __syncthreads();                          // the column table is complete
@@ -287,4 +288,31 @@ conv2d_fwd_v4(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ 
             if (m < O) yp[m * HoWo] = acc[i][j];
         }
     }
+}
+
+// 64 x 256 tile, 256 threads: grid = (ceil(N*Ho*Wo / 256), ceil(O / 64)), block = 256.
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_fwd_v4(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y, int N,
+              int C, int H, int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
+              int replicate) {
+    __shared__ tinysr::TapColumn cols[tinysr::Tile64x256::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_fwd_v4_body<T, tinysr::Tile64x256>(x, w, y, s, cols);
+}
+
+// The same kernel with a 64 x 128 tile, 128 threads (common.cuh: Tile64x128w; the launch
+// plan picks it when its wave model says the smaller tile balances the SMs better).
+// Float: 4 blocks of 128 threads per SM, the same 128-register budget as 2 x 256.
+//   grid = (ceil(N*Ho*Wo / 128), ceil(O / 64)), block = 128.
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x128w::THREADS, sizeof(T) == 4 ? 4 : 2)
+conv2d_fwd_v4_n128(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y,
+                   int N, int C, int H, int W, int O, int KH, int KW, int Ho, int Wo,
+                   int stride, int pad, int replicate) {
+    __shared__ tinysr::TapColumn cols[tinysr::Tile64x128w::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_fwd_v4_body<T, tinysr::Tile64x128w>(x, w, y, s, cols);
 }

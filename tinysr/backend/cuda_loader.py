@@ -32,12 +32,13 @@ KERNELS = {
     "conv2d_fwd": {
         "file": "conv2d_fwd/conv2d_fwd.cu",
         "versions": {1: ("conv2d_fwd_v1",), 2: ("conv2d_fwd_v2",), 3: ("conv2d_fwd_v3",),
-                     4: ("conv2d_fwd_v4",)},
+                     4: ("conv2d_fwd_v4", "conv2d_fwd_v4_n128")},
     },
     "conv2d_bwd_input": {
         "file": "conv2d_bwd_input/conv2d_bwd_input.cu",
         "versions": {1: ("conv2d_bwd_input_v1",), 2: ("conv2d_bwd_input_v2",),
-                     3: ("conv2d_bwd_input_v3",), 4: ("conv2d_bwd_input_v4",),
+                     3: ("conv2d_bwd_input_v3",),
+                     4: ("conv2d_bwd_input_v4", "conv2d_bwd_input_v4_n128"),
                      "fold": ("conv2d_bwd_input_fold",)},
     },
     "conv2d_bwd_weight": {
@@ -65,8 +66,10 @@ _CONV = ("const T*", "const T*", "T*") + ("int",) * 12   # N C H W O KH KW Ho Wo
 _BWD_W = ("const T*", "const T*", "T*", "T*") + ("int",) * 14   # ... + splits, kchunk
 SIGNATURES = {
     **{f"conv2d_fwd_v{v}": _CONV for v in (1, 2, 3, 4)},
+    "conv2d_fwd_v4_n128": _CONV,         # v4 on a 64 x 128 tile (launch_geometry.v4_fwd_tile)
     # gy, w, out, 12 conv ints, Hg, Wg, off (see conv2d_bwd_input.cu)
     **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3, 4)},
+    "conv2d_bwd_input_v4_n128": _CONV + ("int",) * 3,
     "conv2d_bwd_input_fold": ("const T*", "T*") + ("int",) * 5,     # N C H W pad
     **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3, 4)},
     "conv2d_bwd_weight_reduce": ("const T*", "const T*", "T*", "T*", "int", "int", "int"),
@@ -190,6 +193,25 @@ def launch(kernel, version, entry, dtype, grid, block, *args):
             raise ValueError(f"{entry}: empty launch grid {grid} block {block}")
     fn = get_module(kernel, version, dtype).get_function(name_expression(entry, dtype))
     fn(tuple(int(g) for g in grid), tuple(int(b) for b in block), tuple(checked))
+
+
+_sm_counts = {}
+
+
+def sm_count():
+    """Streaming multiprocessors of the current device (cached per device id). The launch
+    plans read it through ``launch.sm_count`` to size grids to whole waves; a launcher
+    without that attribute (the CPU emulator) gets launch_geometry.DEFAULT_SMS."""
+    import cupy
+    dev = cupy.cuda.Device()
+    n = _sm_counts.get(dev.id)
+    if n is None:
+        props = cupy.cuda.runtime.getDeviceProperties(dev.id)
+        n = _sm_counts[dev.id] = int(props["multiProcessorCount"])
+    return n
+
+
+launch.sm_count = sm_count
 
 
 def source_digest(kernel):

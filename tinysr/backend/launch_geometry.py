@@ -12,10 +12,15 @@ buffers, the split-K reduction and the replicate-padding fold that the GPU will 
 
 Tile sizes here must match the kernels: BM x BN = 64 x 128 for every "v3" (TileConfig
 Tile64x128 in kernels/common.cuh), 64 x 256 with 256 threads for the "v4" forward and
-backward-input (WarpTileConfig Tile64x256), 64 x 192 with 192 threads for the "v4"
-backward-weight (Tile64x192), and 16 x 16 for every "v2" convolution. A mismatch fails
-every emulation test of that version.
+backward-input (WarpTileConfig Tile64x256; entries *_v4) or 64 x 128 with 128 threads
+(Tile64x128w; entries *_v4_n128, picked per launch by v4_fwd_tile), 64 x 192 with 192
+threads for the "v4" backward-weight (Tile64x192), and 16 x 16 for every "v2"
+convolution. A mismatch fails every emulation test of that version.
+
+The SM count comes from ``launch.sm_count()`` where the launcher has it (cuda_loader:
+the current device's MultiProcessorCount) and is DEFAULT_SMS otherwise (the emulator).
 """
+import contextlib
 import math
 
 import numpy as np
@@ -25,6 +30,13 @@ V2_TILE = 16                  # v2 convolutions: 16 x 16 threads, 16 x 16 output
 V3_BM, V3_BN, V3_BK = 64, 128, 8
 V4_BM, V4_BN, V4_THREADS = 64, 256, 256           # v4 forward / backward-input
 V4W_BM, V4W_BN, V4W_THREADS = 64, 192, 192        # v4 backward-weight
+V4N_BN, V4N_THREADS = 128, 128          # v4 forward / backward-input, small tile
+# Resident warps per SM of the v4 forward engine: float needs 128 registers a thread
+# (__launch_bounds__(..., 2 or 4)), so 16 warps whatever the block; double ~2x that.
+V4_SM_WARPS = {np.dtype(np.float32): 16, np.dtype(np.float64): 8}
+V4_SATURATING_WARPS = 8       # assumed: 8 resident warps of 8 x 8 tiles keep an SM's FMA
+                              # pipes about as busy as 16 (v4_fwd_tile)
+DEFAULT_SMS = 132             # launchers without sm_count (the emulator): an H100 SXM / H200
 V4_MAX_SIDE = 32767           # v4 packs tap coordinates into 16-bit halves (common.cuh);
                               # larger images run v3
 SPLIT_TARGET_BLOCKS = 264     # backward-weight split-K: aim for ~2 blocks per SM of an H100
@@ -85,6 +97,58 @@ def gemm_geometry(version, rows, cols, total_outputs):
     raise ValueError(f"no conv version {version}")
 
 
+_V4_TILE_OVERRIDE = [None]
+
+
+@contextlib.contextmanager
+def force_v4_tile(bn):
+    """with force_v4_tile(128): every v4 forward / backward-input launch uses the 64 x 128
+    tile (256: the 64 x 256 one; None: the model's choice). For tests and benchmarks."""
+    if bn not in (None, V4_BN, V4N_BN):
+        raise ValueError(f"v4 forward tiles are {V4_BN} and {V4N_BN} columns, not {bn}")
+    saved = _V4_TILE_OVERRIDE[0]
+    _V4_TILE_OVERRIDE[0] = bn
+    try:
+        yield
+    finally:
+        _V4_TILE_OVERRIDE[0] = saved
+
+
+def _sms(launch):
+    f = getattr(launch, "sm_count", None)
+    return int(f()) if f is not None else DEFAULT_SMS
+
+
+def v4_tile_cost(rows, cols, bn, threads, sms, dtype=np.float32):
+    """Time of a v4 forward-engine launch, in columns of SM work at full throughput, on
+    the busiest SM. Blocks go to SMs as slots free up, so the busiest SM runs
+    b = ceil(blocks / sms) of them, `slots` at a time. An SM is taken to run at full speed
+    while it holds at least V4_SATURATING_WARPS warps and proportionally slower below
+    (only the last, partial round can be that thin). Every block costs bn columns.
+    Why not ceil(blocks / (sms * slots)) waves: with 16 warps an SM whatever the block
+    shape, both tiles give the same wave count (VDSR: 2), which says nothing about the
+    tail. This model does: VDSR 64 x 107584 on 132 SMs: 256-tile 4 blocks = 1024,
+    128-tile 7 blocks = 896 (the last 3 on an SM that is still 12 warps full)."""
+    blocks = cdiv(cols, bn) * cdiv(rows, V4_BM)
+    slots = max(1, V4_SM_WARPS[np.dtype(dtype)] // (threads // 32))
+    full, r = divmod(cdiv(blocks, sms), slots)
+    cost = full * slots * bn
+    if r:
+        cost += r * bn * max(1.0, V4_SATURATING_WARPS / (r * threads // 32))
+    return cost
+
+
+def v4_fwd_tile(rows, cols, sms, dtype=np.float32):
+    """(entry suffix, BN, threads) of the v4 forward-engine tile for a rows x cols output:
+    the cheaper under v4_tile_cost, the 64 x 256 tile on a tie (BK 8: half the barriers)."""
+    bn = _V4_TILE_OVERRIDE[0]
+    if bn is None:
+        big = v4_tile_cost(rows, cols, V4_BN, V4_THREADS, sms, dtype)
+        small = v4_tile_cost(rows, cols, V4N_BN, V4N_THREADS, sms, dtype)
+        bn = V4N_BN if small < big else V4_BN
+    return ("_n128", V4N_BN, V4N_THREADS) if bn == V4N_BN else ("", V4_BN, V4_THREADS)
+
+
 def _v4_or_v3(version, *sides):
     """v4 packs tap coordinates into 16 bits; beyond V4_MAX_SIDE pixels a side run v3."""
     return 3 if version == 4 and max(sides) > V4_MAX_SIDE else version
@@ -122,7 +186,12 @@ def conv2d_forward(xp, launch, x, w, stride, padding, padding_mode, version):
     version = _v4_or_v3(version, H + padding, W + padding)
     y = xp.empty((N, O, Ho, Wo), dtype=dt)
     grid, block = gemm_geometry(version, O, N * Ho * Wo, y.size)
-    launch("conv2d_fwd", version, f"conv2d_fwd_v{version}", dt, grid, block,
+    entry = f"conv2d_fwd_v{version}"
+    if version == 4:
+        suffix, bn, threads = v4_fwd_tile(O, N * Ho * Wo, _sms(launch), dt)
+        entry += suffix
+        grid, block = (cdiv(N * Ho * Wo, bn), cdiv(O, V4_BM), 1), (threads, 1, 1)
+    launch("conv2d_fwd", version, entry, dt, grid, block,
            x, w, y, N, C, H, W, O, KH, KW, Ho, Wo, stride, padding, rep)
     return y
 
@@ -151,7 +220,12 @@ def conv2d_backward_input(xp, launch, gy, w, x_shape, stride, padding, padding_m
     version = _v4_or_v3(version, Hg + padding, Wg + padding)
     out = xp.empty((N, C, Hg, Wg), dtype=dt)
     grid, block = gemm_geometry(version, C, N * Hg * Wg, out.size)
-    launch("conv2d_bwd_input", version, f"conv2d_bwd_input_v{version}", dt, grid, block,
+    entry = f"conv2d_bwd_input_v{version}"
+    if version == 4:                     # the forward's engine: the forward's tile choice
+        suffix, bn, threads = v4_fwd_tile(C, N * Hg * Wg, _sms(launch), dt)
+        entry += suffix
+        grid, block = (cdiv(N * Hg * Wg, bn), cdiv(C, V4_BM), 1), (threads, 1, 1)
+    launch("conv2d_bwd_input", version, entry, dt, grid, block,
            gy, w, out, N, C, H, W, O, KH, KW, Ho, Wo, stride, padding, rep, Hg, Wg, off)
     if not fold:
         return out
