@@ -8,6 +8,8 @@ run: for each case and repeat, tinysr, torch (default allocator) and torch (tune
 allocator: THP_MEM_ALLOC_ENABLE=1 GLIBC_TUNABLES=glibc.malloc.mmap_max=0:...) are timed
 back to back (each: median of several iterations after warm-up), and the table shows the
 median over repeats. tinysr reuses its work buffers across steps (kernels/cpu_common.py).
+The output starts with the date, commit (flagged when the tree has uncommitted changes),
+CPU model, thread count and load average, as STYLE.md asks of every benchmark.
 """
 import argparse
 import json
@@ -191,6 +193,30 @@ def sgemm_gflops():
     return 2 * 2048 ** 3 / median_ms(lambda: np.matmul(a, a, out=c), 5) / 1e6
 
 
+def run_info():
+    """Date, commit and CPU model: every benchmark table records where it came from."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                                capture_output=True, text=True).stdout.strip() or "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True).stdout.strip()
+        commit += " (+ uncommitted changes)" if dirty else ""
+    except OSError:
+        commit = "unknown"
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import numba
+    return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}, commit {commit}, {cpu}, "
+            f"{os.cpu_count()} logical CPUs, {numba.get_num_threads()} Numba threads, "
+            f"load average {os.getloadavg()[0]:.1f} at start")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
@@ -207,6 +233,7 @@ def main():
         args.repeats, args.iters = 1, 3
 
     from tinysr.backend import numba_cpu, numpy_ref
+    info = run_info()
     peers = {}
     if not args.no_torch and torch_available():
         peers = {"torch": TorchPeer(False), "torch tuned": TorchPeer(True)}
@@ -237,7 +264,8 @@ def main():
     for peer in peers.values():
         peer.close()
 
-    lines = [f"NumPy sgemm 2048^3 in this run: {blas:.0f} GFLOP/s; FP32 FMA peak {FMA_PEAK:.0f} "
+    lines = [f"Run: {info}; command: python {' '.join(sys.argv)}", "",
+             f"NumPy sgemm 2048^3 in this run: {blas:.0f} GFLOP/s; FP32 FMA peak {FMA_PEAK:.0f} "
              f"GFLOP/s; repeats {args.repeats} x {args.iters} iterations (medians)", "",
              "| case | tinysr fwd ms | tinysr fwd+bwd (step) ms | GFLOP/s | % peak | x NumPy ref |"
              " x torch | x torch tuned |", "|---|---|---|---|---|---|---|---|"]

@@ -3,7 +3,15 @@ interleaved timing. Run a folder's scripts as modules, e.g.
 
     python -m tinysr.kernels.conv2d_fwd.check
     python -m tinysr.kernels.conv2d_fwd.bench
+
+On a loaded machine wall-clock times say more about the other processes than about the
+kernel. TINYSR_BENCH_CLOCK=cpu times with the process CPU clock instead; together with
+NUMBA_NUM_THREADS=1 that is the CPU time one core spends per call, which hardly moves when
+other processes compete for the cores (docs/kernels.md, Part 1, uses this):
+
+    NUMBA_NUM_THREADS=1 TINYSR_BENCH_CLOCK=cpu python -m tinysr.kernels.conv2d_fwd.bench
 """
+import os
 import time
 
 import numpy as np
@@ -29,13 +37,14 @@ def time_versions(fns, repeats=5, iters=3):
     """Median ms per callable, interleaved (a, b, c, a, b, c, ...) so load changes hit all."""
     for fn in fns.values():
         fn()                                                 # compile, warm caches
+    clock = time.process_time if os.environ.get("TINYSR_BENCH_CLOCK") == "cpu" else time.perf_counter
     samples = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(iters):
                 fn()
-            samples[k].append((time.perf_counter() - t0) / iters)
+            samples[k].append((clock() - t0) / iters)
     return {k: 1e3 * float(np.median(v)) for k, v in samples.items()}
 
 

@@ -165,3 +165,31 @@ def test_non_contiguous_and_stride2_through_backend():
     for mode in ("zeros", "replicate"):
         y = numba_cpu.conv2d_forward(x, wt, 2, 1, mode)
         np.testing.assert_allclose(y, R.conv2d_forward(x, wt, 2, 1, mode), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=15)
+@given(st.sampled_from([1, 2, 3, 17]), SIZES, SIZES, st.sampled_from([1, 2, 3, 5]),
+       st.sampled_from([np.float32, np.float64]))
+def test_row_im2col_and_its_adjoint(n_ch, hp, wp, kw, dtype):
+    """rows_image / rows_t_image match their definition, and rows_adjoint_image is the exact
+    adjoint: <rows(x), r> == <x, rows^T(r)> (the identity the v5 input gradient relies on)."""
+    from tinysr.kernels.im2col.im2col_numba import rows_adjoint_image, rows_image, rows_t_image
+    if wp < kw:
+        wp = kw
+    wo = wp - kw + 1
+    rng = np.random.default_rng(4)
+    xp = rng.standard_normal((n_ch, hp, wp)).astype(dtype)
+    want = np.stack([xp[:, :, q:q + wo].reshape(n_ch, hp * wo) for q in range(kw)])
+    want = want.reshape(kw * n_ch, hp * wo)
+    rows = _nan_empty((kw * n_ch, hp * wo), dtype)
+    rows_image(xp, kw, wo, rows)
+    np.testing.assert_array_equal(rows, want)
+    rows_t = _nan_empty((hp * wo, kw * n_ch), dtype)
+    rows_t_image(xp, kw, wo, _nan_empty((hp, wp, n_ch), dtype), rows_t)
+    np.testing.assert_array_equal(rows_t, want.T)
+    r = rng.standard_normal(rows.shape).astype(np.float64)
+    back = _nan_empty(xp.shape, np.float64)
+    rows_adjoint_image(r, kw, wo, back)
+    lhs = float(np.sum(want.astype(np.float64) * r))
+    rhs = float(np.sum(xp.astype(np.float64) * back))
+    assert abs(lhs - rhs) <= 1e-9 * (np.abs(want).sum() * np.abs(r).max() + 1)

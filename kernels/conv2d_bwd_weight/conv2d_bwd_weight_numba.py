@@ -13,7 +13,16 @@ v3  shifted rows for tiny O (stride 1): with gy laid out in wide rows (padded wi
     junk columns zero), each tap is ONE long dot product with a shifted run of the flat
     padded image, vectorised (fastmath "reassoc" lets LLVM split the sum into lanes).
 v4  shifted-window GEMM (stride 1): per tap, part[t, tap] (O, C) += gy_wide @ xwindow^T.
-auto (DEFAULT_VERSION): v3 for O <= 4, v4 for C, O >= 16, else v2 (stride 2 always v2).
+v5  row im2col (stride 1): rows_image copies the padded image kw times (one shift per
+    column tap q); per row tap p, part[t, p] (O, kw*C) += gy[n] (O, Ho*Wo) @ window^T,
+    K = Ho*Wo exact, gy read in place (no wide copy). kh sgemms instead of kh*kw. The
+    partial is accumulated transposed, (kw*C, O), which SciPy's OpenBLAS runs ~25% faster
+    for O = 32 (see conv2d_fwd v5). 1x1 unpadded layers read x[n] directly.
+auto (DEFAULT_VERSION), stride 1: 1x1 without padding -> v2; O > 4 -> v5;
+    O <= 4 and C >= 16 -> v4; other O <= 4 -> v3. Any other stride: v2.
+
+The bias gradient (bias_grad) sums each (n, o) plane into float64 in one pass with no
+temporary array (it used to convert every plane to a float64 copy first).
 """
 import numpy as np
 from numba import njit, prange
@@ -22,21 +31,27 @@ from ..blas_numba import gemm
 from .. import cpu_common
 from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
                           thread_count)
-from ..im2col.im2col_numba import im2col_image
+from ..im2col.im2col_numba import im2col_image, rows_image
 from ..im2col.pad_numba import pad_image, padded
 
 DEFAULT_VERSION = "auto"
-VERSIONS = ("v1", "v2", "v3", "v4", "auto")
+VERSIONS = ("v1", "v2", "v3", "v4", "v5", "auto")
 
 
 @njit(parallel=True, cache=True)
 def bias_grad(gy):
     """gb[o] = sum of gy over N, H, W, accumulated in float64 per (n, o) plane."""
     n_img, n_out = gy.shape[0], gy.shape[1]
+    npix = gy.shape[2] * gy.shape[3]
     planes = np.empty((n_img, n_out))
     for n in prange(n_img):
+        g = gy[n].reshape(n_out, npix)
         for o in range(n_out):
-            planes[n, o] = gy[n, o].astype(np.float64).sum()
+            row = g[o]
+            s = 0.0
+            for k in range(npix):
+                s += row[k]
+            planes[n, o] = s
     return planes.sum(axis=0).astype(gy.dtype)
 
 
@@ -200,13 +215,64 @@ def conv2d_bwd_weight_v4(gy, x, w_shape, stride=1, padding=0, padding_mode="zero
     return np.ascontiguousarray(gw), bias_grad(gy)
 
 
+# ---------------------------------------------------------------- v5: row im2col + GEMM
+@njit(parallel=True, cache=True)
+def _bwd_weight_rows_gemm(gy, x, kh, kw, pad, mode, xpad, rows, part):
+    n_img, n_ch, h, w = x.shape
+    n_out, ho, wo = gy.shape[1], gy.shape[2], gy.shape[3]
+    hp = h + 2 * pad
+    kc = kw * n_ch
+    npix = ho * wo
+    plain = kh == 1 and kw == 1 and pad == 0
+    n_parts = part.shape[0]
+    per = (n_img + n_parts - 1) // n_parts
+    for t in prange(n_parts):
+        part[t] = 0
+        for n in range(t * per, min(n_img, (t + 1) * per)):
+            if plain:
+                r = x[n].reshape(n_ch, npix)
+            elif pad > 0:
+                r = rows[t]
+                pad_image(x[n], pad, mode, xpad[t])
+                rows_image(xpad[t], kw, wo, r)
+            else:
+                r = rows[t]
+                rows_image(x[n], kw, wo, r)
+            gyn = gy[n].reshape(n_out, npix)
+            for p in range(kh):     # the transposed partial, (kw*C, O): see conv2d_fwd v5
+                gemm(False, True, kc, n_out, npix, 1.0, r[:, p * wo:], hp * wo, gyn, npix,
+                     1.0, part[t, p], n_out)
+
+
+def conv2d_bwd_weight_v5(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    if stride != 1:
+        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+    n_out, n_ch, kh, kw = w_shape
+    n_img, _, h, wd = x.shape
+    wo = gy.shape[3]
+    hp, wp = h + 2 * padding, wd + 2 * padding
+    parts = min(thread_count(), n_img)
+    xpad = WORKSPACE.get("xpad", (parts, n_ch, hp, wp) if padding else (1, 1, 1, 1), x.dtype)
+    plain = kh == kw == 1 and padding == 0
+    rows = WORKSPACE.get("rows", (parts, 1, 1) if plain else (parts, kw * n_ch, hp * wo),
+                         x.dtype)
+    part = WORKSPACE.get("gw_part", (parts, kh, kw * n_ch, n_out), x.dtype)
+    with one_blas_thread():
+        _bwd_weight_rows_gemm(gy, x, kh, kw, padding, padding_code(padding_mode), xpad, rows,
+                              part)
+    gw = part.sum(axis=0).reshape(kh, kw, n_ch, n_out).transpose(3, 2, 0, 1)
+    return np.ascontiguousarray(gw), bias_grad(gy)
+
+
 def conv2d_bwd_weight_auto(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
-    n_out, n_ch = w_shape[:2]
-    if stride == 1 and n_out <= 4:
+    n_out, n_ch, kh, kw = w_shape
+    if stride != 1 or (kh == kw == 1 and padding == 0):
+        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+    if n_out <= 4:
+        if n_ch >= 16:
+            return conv2d_bwd_weight_v4(gy, x, w_shape, stride, padding, padding_mode)
         return conv2d_bwd_weight_v3(gy, x, w_shape, stride, padding, padding_mode)
-    if stride == 1 and n_ch >= 16 and n_out >= 16:
-        return conv2d_bwd_weight_v4(gy, x, w_shape, stride, padding, padding_mode)
-    return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+    return conv2d_bwd_weight_v5(gy, x, w_shape, stride, padding, padding_mode)
 
 
 def conv2d_bwd_weight(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros",
@@ -216,4 +282,4 @@ def conv2d_bwd_weight(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros",
 
 
 _IMPL = {"v1": conv2d_bwd_weight_v1, "v2": conv2d_bwd_weight_v2, "v3": conv2d_bwd_weight_v3,
-         "v4": conv2d_bwd_weight_v4, "auto": conv2d_bwd_weight_auto}
+         "v4": conv2d_bwd_weight_v4, "v5": conv2d_bwd_weight_v5, "auto": conv2d_bwd_weight_auto}

@@ -1,4 +1,4 @@
-"""conv2d forward on the CPU, three versions (see README.md for the math and the numbers).
+"""conv2d forward on the CPU, six versions (see README.md for the math and the numbers).
 
     y[n,o,i,j] = sum_{c,p,q} w[o,c,p,q] * xpad[n, c, i*stride + p, j*stride + q]
 
@@ -11,7 +11,21 @@ v3  shifted rows ("wide output"), stride 1: for each tap (c,p,q) the input pixel
     form ONE contiguous run of the flattened image, so the inner loop is a long vectorised
     axpy with no im2col buffer. Wins when O is tiny (SRCNN's last layer, O=1), where a GEMM
     would stream a huge column buffer to do very few multiply-adds per element.
-auto  (DEFAULT_VERSION) picks v3 for stride 1 and O <= 4, else v2.
+v4  shifted-window GEMM (stride 1): one sgemm per tap (p, q) on a window of the flat padded
+    image, read in place. Pays for (Wp - Wo) junk columns per row and a copy-out.
+v5  row im2col + GEMM (stride 1): copy the padded image kw times, shifted by each column
+    tap q (im2col_numba.rows_image), so row tap p is ONE contiguous window with exactly
+    Ho*Wo columns. kh sgemms with K = kw*C write y[n] in place: no junk columns (v4 did
+    18% junk multiply-adds on SRCNN's 25x25 -> 21x21 5x5 layer), no copy-out, a third
+    (3x3) or a fifth (5x5) as many BLAS calls, and a buffer kw (not kh*kw) times the image.
+v6  v5 turned pixel-major (stride 1): the rows buffer is built as (Hp*Wo, kw*C) through a
+    channels-last copy of the image, and each row tap is yt (Ho*Wo, O) += window @ W_p,
+    transposed back into y[n] at the end. Same multiply-adds as v5, but SciPy's OpenBLAS
+    runs this orientation at ~90 instead of ~70 GFLOP/s per core when O = 32; it pays
+    ~10% for the transposes, so it only wins when C is large enough (C >= 16).
+auto  (DEFAULT_VERSION), stride 1: 1x1 without padding -> v2 (a plain GEMM per image);
+    O <= 4 -> v3; C >= 16 -> v6; otherwise v5 (it beats v2 on SRCNN's 1->64 9x9 layer).
+    Any other stride: v2.
 """
 import numpy as np
 from numba import njit, prange
@@ -19,13 +33,13 @@ from numba import njit, prange
 from .. import cpu_common
 from ..cpu_common import (REPLICATE, WORKSPACE, conv_out, one_blas_thread, padding_code,
                           thread_count)
-from ..im2col.im2col_numba import im2col_image
+from ..im2col.im2col_numba import im2col_image, rows_image, rows_t_image
 from ..im2col.pad_numba import pad_image, padded
 from ..blas_numba import gemm
 from . import shift_numba
 
 DEFAULT_VERSION = "auto"
-VERSIONS = ("v1", "v2", "v3", "v4", "auto")
+VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "auto")
 
 
 # ---------------------------------------------------------------- v1: direct loops
@@ -151,13 +165,131 @@ def conv2d_fwd_v4(x, w, stride=1, padding=0, padding_mode="zeros"):
     return y
 
 
+# ---------------------------------------------------------------- v5: row im2col + GEMM
+@njit(parallel=True, cache=True)
+def _conv_rows_gemm(x, w_rows, kh, kw, pad, mode, xpad, rows, y):
+    """Per image: pad into xpad[t], rows_image into rows[t] (kw*C, Hp*Wo), then
+        y[n] (O, Ho*Wo) (+)= w_rows[p] (O, kw*C) @ rows[t][:, p*Wo : p*Wo + Ho*Wo]
+    for p = 0 .. kh-1 (the window is read in place, leading dimension Hp*Wo). A 1x1
+    unpadded layer needs no rows buffer: x[n] itself is the window.
+    (Tried: computing y[n]^T instead, which SciPy's OpenBLAS runs faster for O = 32 when
+    the right operand is pixel-major; with this channel-major rows buffer it was no faster,
+    and the transpose back cost more than it saved.)"""
+    n_img, n_ch, h, w = x.shape
+    n_out, ho, wo = y.shape[1], y.shape[2], y.shape[3]
+    hp = h + 2 * pad
+    kc = kw * n_ch
+    npix = ho * wo
+    plain = kh == 1 and kw == 1 and pad == 0
+    n_parts = rows.shape[0]
+    per = (n_img + n_parts - 1) // n_parts
+    for t in prange(n_parts):
+        for n in range(t * per, min(n_img, (t + 1) * per)):
+            if plain:
+                r = x[n].reshape(n_ch, npix)
+            elif pad > 0:
+                r = rows[t]
+                pad_image(x[n], pad, mode, xpad[t])
+                rows_image(xpad[t], kw, wo, r)
+            else:
+                r = rows[t]
+                rows_image(x[n], kw, wo, r)
+            yn = y[n].reshape(n_out, npix)
+            for p in range(kh):
+                gemm(False, False, n_out, npix, kc, 1.0, w_rows[p], kc, r[:, p * wo:],
+                     hp * wo, 0.0 if p == 0 else 1.0, yn, npix)
+
+
+def w_rows_of(w):
+    """OIHW weights regrouped per row tap: w_rows[p][o, q*C + c] = w[o, c, p, q]."""
+    n_out, n_ch, kh, kw = w.shape
+    return np.ascontiguousarray(w.transpose(2, 0, 3, 1)).reshape(kh, n_out, kw * n_ch)
+
+
+def conv2d_fwd_v5(x, w, stride=1, padding=0, padding_mode="zeros"):
+    if stride != 1:
+        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+    y = _alloc_out(x, w, stride, padding)
+    n_img, n_ch, h, wd = x.shape
+    n_out, _, kh, kw = w.shape
+    wo = y.shape[3]
+    hp, wp = h + 2 * padding, wd + 2 * padding
+    parts = min(thread_count(), n_img)
+    xpad = WORKSPACE.get("xpad", (parts, n_ch, hp, wp) if padding else (1, 1, 1, 1), x.dtype)
+    plain = kh == kw == 1 and padding == 0
+    rows = WORKSPACE.get("rows", (parts, 1, 1) if plain else (parts, kw * n_ch, hp * wo),
+                         x.dtype)
+    with one_blas_thread():
+        _conv_rows_gemm(x, w_rows_of(w), kh, kw, padding, padding_code(padding_mode), xpad,
+                        rows, y)
+    return y
+
+
+# ---------------------------------------------------------------- v6: pixel-major v5
+@njit(parallel=True, cache=True)
+def _conv_rows_t_gemm(x, w_cols, kh, kw, pad, mode, xpad, xt, rows_t, yt, y):
+    """v5 with the product turned around: rows_t[t] (Hp*Wo, kw*C) is pixel-major, and
+        yt[t] (Ho*Wo, O) (+)= rows_t[t][p*Wo : p*Wo + Ho*Wo, :] @ w_cols[p] (kw*C, O)
+    then y[n] = yt[t]^T. Both operands are then "N" for the column-major BLAS with
+    M = O and N = Ho*Wo, the orientation SciPy's OpenBLAS runs at ~90 GFLOP/s per core
+    for O = 32 (v5's is ~70: there the short O = 32 side is the column-major N)."""
+    n_img, n_ch, h, w = x.shape
+    n_out, ho, wo = y.shape[1], y.shape[2], y.shape[3]
+    kc = kw * n_ch
+    npix = ho * wo
+    n_parts = rows_t.shape[0]
+    per = (n_img + n_parts - 1) // n_parts
+    for t in prange(n_parts):
+        acc = yt[t]
+        r = rows_t[t]
+        for n in range(t * per, min(n_img, (t + 1) * per)):
+            if pad > 0:
+                pad_image(x[n], pad, mode, xpad[t])
+                rows_t_image(xpad[t], kw, wo, xt[t], r)
+            else:
+                rows_t_image(x[n], kw, wo, xt[t], r)
+            for p in range(kh):
+                gemm(False, False, npix, n_out, kc, 1.0, r[p * wo:], kc, w_cols[p], n_out,
+                     0.0 if p == 0 else 1.0, acc, n_out)
+            yn = y[n].reshape(n_out, npix)
+            for k0 in range(0, npix, 64):      # transpose back in 64-pixel blocks
+                k1 = min(npix, k0 + 64)
+                for o in range(n_out):
+                    dst = yn[o, k0:k1]
+                    for k in range(k1 - k0):
+                        dst[k] = acc[k0 + k, o]
+
+
+def conv2d_fwd_v6(x, w, stride=1, padding=0, padding_mode="zeros"):
+    if stride != 1:
+        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+    y = _alloc_out(x, w, stride, padding)
+    n_img, n_ch, h, wd = x.shape
+    n_out, _, kh, kw = w.shape
+    ho, wo = y.shape[2:]
+    hp, wp = h + 2 * padding, wd + 2 * padding
+    # w_cols[p][q*C + c, o] = w[o, c, p, q]
+    w_cols = np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(kh, kw * n_ch, n_out)
+    parts = min(thread_count(), n_img)
+    xpad = WORKSPACE.get("xpad", (parts, n_ch, hp, wp) if padding else (1, 1, 1, 1), x.dtype)
+    xt = WORKSPACE.get("xt", (parts, hp, wp, n_ch), x.dtype)
+    rows_t = WORKSPACE.get("rows", (parts, hp * wo, kw * n_ch), x.dtype)
+    yt = WORKSPACE.get("yt", (parts, ho * wo, n_out), x.dtype)
+    with one_blas_thread():
+        _conv_rows_t_gemm(x, w_cols, kh, kw, padding, padding_code(padding_mode), xpad, xt,
+                          rows_t, yt, y)
+    return y
+
+
 def conv2d_fwd_auto(x, w, stride=1, padding=0, padding_mode="zeros"):
-    n_out, n_ch = w.shape[:2]
-    if stride == 1 and n_out <= 4:
+    n_out, n_ch, kh, kw = w.shape
+    if stride != 1 or (kh == kw == 1 and padding == 0):
+        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+    if n_out <= 4:
         return conv2d_fwd_v3(x, w, stride, padding, padding_mode)
-    if stride == 1 and n_ch >= 16:
-        return conv2d_fwd_v4(x, w, stride, padding, padding_mode)
-    return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+    if n_ch >= 16:
+        return conv2d_fwd_v6(x, w, stride, padding, padding_mode)
+    return conv2d_fwd_v5(x, w, stride, padding, padding_mode)
 
 
 def _alloc_out(x, w, stride, padding):
@@ -172,4 +304,4 @@ def conv2d_fwd(x, w, stride=1, padding=0, padding_mode="zeros", version=DEFAULT_
 
 
 _IMPL = {"v1": conv2d_fwd_v1, "v2": conv2d_fwd_v2, "v3": conv2d_fwd_v3, "v4": conv2d_fwd_v4,
-         "auto": conv2d_fwd_auto}
+         "v5": conv2d_fwd_v5, "v6": conv2d_fwd_v6, "auto": conv2d_fwd_auto}

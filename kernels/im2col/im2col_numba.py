@@ -115,3 +115,74 @@ def col2im(cols, kh, kw, stride, pad, mode, gx):
     """Whole batch adjoint: cols (N, C*kh*kw, Ho*Wo) -> gx (N, C, H, W), overwritten."""
     for n in prange(gx.shape[0]):
         col2im_image(cols[n], kh, kw, stride, pad, mode, gx[n])
+
+
+# ---------------------------------------------------------------- row im2col (stride 1)
+# The conv kernels' v5 copies each padded image kw times, once per column tap q:
+#
+#     rows[q*C + c, a*Wo + j] = xpad[c, a, j + q]        a < Hp, j < Wo
+#
+# Row tap p then reads the contiguous window rows[:, p*Wo : p*Wo + Ho*Wo], whose column
+# i*Wo + j is xpad[c, i + p, j + q]: exactly the output pixels, with no junk columns. So a
+# stride-1 convolution is kh GEMMs with K = kw*C, and the buffer is kw (not kh*kw) times
+# the image.
+@njit(cache=True)
+def rows_image(xp, kw, wo, rows):
+    """xp (C, Hp, Wp) already padded -> rows (kw*C, Hp*Wo)."""
+    n_ch, hp, _ = xp.shape
+    for q in range(kw):
+        for c in range(n_ch):
+            dst = rows[q * n_ch + c]
+            for a in range(hp):
+                src = xp[c, a, q:q + wo]
+                d = dst[a * wo:(a + 1) * wo]
+                for j in range(wo):
+                    d[j] = src[j]
+
+
+@njit(cache=True)
+def rows_adjoint_image(rows, kw, wo, gp):
+    """gp (C, Hp, Wp) = adjoint of rows_image applied to rows (gp is overwritten)."""
+    n_ch, hp, _ = gp.shape
+    gp[:] = 0
+    for q in range(kw):
+        for c in range(n_ch):
+            src = rows[q * n_ch + c]
+            for a in range(hp):
+                s = src[a * wo:(a + 1) * wo]
+                d = gp[c, a, q:q + wo]
+                for j in range(wo):
+                    d[j] += s[j]
+
+
+@njit(cache=True)
+def _to_channels_last(xp, xt):
+    n_ch, hp, wp = xp.shape
+    for a in range(hp):
+        for b in range(wp):
+            d = xt[a, b]
+            for c in range(n_ch):
+                d[c] = xp[c, a, b]
+
+
+@njit(cache=True)
+def _window_rows(xt, kw, wo, rows_t):
+    hp, wp, n_ch = xt.shape
+    kc = kw * n_ch
+    for a in range(hp):
+        flat = xt[a].reshape(wp * n_ch)
+        for j in range(wo):
+            src = flat[j * n_ch:j * n_ch + kc]
+            dst = rows_t[a * wo + j]
+            for k in range(kc):
+                dst[k] = src[k]
+
+
+@njit(cache=True)
+def rows_t_image(xp, kw, wo, xt, rows_t):
+    """The pixel-major twin of rows_image: rows_t (Hp*Wo, kw*C) with
+        rows_t[a*Wo + j, q*C + c] = xp[c, a, j + q],
+    built via xt (Hp, Wp, C), the image transposed to channels-last: the kw*C entries of
+    one rows_t row are then the contiguous run xt[a, j:j+kw, :]."""
+    _to_channels_last(xp, xt)
+    _window_rows(xt, kw, wo, rows_t)
