@@ -153,7 +153,7 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_
 def test_smoke_a_few_hundred_iterations_beat_bicubic(tmp_path):
     """CI smoke: 12 T91 images, 400 Adam iterations: Set5 x3 at least 0.5 dB over bicubic."""
     from tinysr.training.srcnn import train
-    summary = train(recipe="fast", epochs=100, max_steps=400, batch=64, max_images=12,
+    summary = train(recipe="fast", epochs=100, max_steps=400, batch=64, max_images=12, lr=3e-3,
                     out=str(tmp_path), progress=False, backend=os.environ.get("TINYSR_BACKEND", "numba"))
     assert summary["iterations"] == 400
     assert summary["psnr"] >= summary["bicubic"] + 0.5, summary
