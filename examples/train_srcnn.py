@@ -18,7 +18,7 @@ def main(argv=None):
     p.add_argument("--scale", type=int, default=3, choices=[2, 3, 4])
     p.add_argument("--variant", default="9-1-5", help="f1-f2-f3 filter sizes: 9-1-5, 9-3-5, 9-5-5")
     p.add_argument("--recipe", default="fast", choices=RECIPES)
-    p.add_argument("--epochs", type=int, default=None, help="default: 100 (fast) or 1000 (paper)")
+    p.add_argument("--epochs", type=int, default=None, help="default: 200 (fast) or 1000 (paper)")
     p.add_argument("--batch", type=int, default=None, help="default: 32 (fast) or 128 (paper)")
     p.add_argument("--lr", type=float, default=None, help="base learning rate (default per recipe)")
     p.add_argument("--backend", default="auto", choices=["auto", "cuda", "numba", "numpy"])

@@ -91,7 +91,7 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, back
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
     f1, f2, f3 = (int(v) for v in variant.split("-"))
-    epochs = epochs if epochs is not None else (100 if recipe == "fast" else 1000)
+    epochs = epochs if epochs is not None else (200 if recipe == "fast" else 1000)
     batch = batch if batch is not None else (32 if recipe == "fast" else 128)
     device = pick_device(backend)
     model = SRCNN(f1=f1, f2=f2, f3=f3, seed=seed, init_scheme="paper" if recipe == "paper" else "he")
