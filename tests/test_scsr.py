@@ -1,0 +1,129 @@
+"""ScSR: features and patch grid by hand, training set, dictionary update, back-projection,
+a tiny end-to-end run, and the dictionary round trip."""
+import numpy as np
+import pytest
+from scipy import sparse
+
+from tinysr import checkpoint
+from tinysr.classic import scsr
+from tinysr.classic.features import overlap_add, scsr_feature_maps, scsr_grid
+from tinysr.data import imresize
+
+
+def test_feature_maps_by_hand():
+    # img[r, c] = c^2. [-1 0 1] (centre 1): out[c] = -img[c+1] + img[c-1] = -4c;
+    # [1 0 -2 0 1]: out[c] = img[c+2] - 2 img[c] + img[c-2] = 8 (zero padding at the edges).
+    img = np.tile(np.arange(9.0) ** 2, (7, 1))
+    m = scsr_feature_maps(img)
+    assert m.shape == (4, 7, 9)
+    np.testing.assert_array_equal(m[0][:, 1:-1], np.broadcast_to(-4.0 * np.arange(1, 8), (7, 7)))
+    np.testing.assert_array_equal(m[0][:, 0], -1.0)           # -img[1] + 0
+    np.testing.assert_array_equal(m[0][:, -1], 49.0)          # 0 + img[7]
+    np.testing.assert_array_equal(m[2][:, 2:-2], 8.0)
+    np.testing.assert_array_equal(m[2][:, 0], 4.0 - 0.0)      # img[2] - 2 img[0]
+    np.testing.assert_array_equal(m[1][1:-1], 0.0)            # constant down the columns
+    np.testing.assert_array_equal(m[1][0], -img[1])  # -img[r+1] + 0 at the top
+
+
+def test_scsr_grid_matches_scsr_m():
+    # MATLAB, w = 12: gridx = 3:1:5 then [gridx, 5] -> 1-based [3 4 5 5]
+    np.testing.assert_array_equal(scsr_grid(12), [2, 3, 4, 4])
+    g = scsr_grid(40)
+    assert g[0] == 2 and g[-1] == 40 - 5 - 3 and np.all(np.diff(g[:-1]) == 1)
+
+
+def test_overlap_average_of_constant_patches_is_constant():
+    # n = 12: starts [2 3 4 4] (0-based), so rows/columns 2..8 are covered.
+    acc, cnt = np.zeros((12, 12)), np.zeros((12, 12))
+    ys, xs = scsr_grid(12), scsr_grid(12)
+    overlap_add(acc, cnt, np.full((len(ys) * len(xs), 25), 7.0), ys, xs, 5)
+    covered = cnt > 0
+    np.testing.assert_array_equal(acc[covered] / cnt[covered], 7.0)
+    assert covered[2:9, 2:9].all() and not covered[:2].any() and not covered[:, 9:].any()
+    assert cnt[6, 6] == 16 and cnt[2, 2] == 1 and cnt[8, 8] == 4  # the repeated start counts twice
+
+
+def test_patch_pairs_and_pruning():
+    rng = np.random.default_rng(0)
+    img = np.clip(imresize(rng.uniform(0, 255, (10, 10)), scale=4), 0, 255).round().astype(np.uint8)
+    Xh, Xl = scsr.sample_patch_pairs([img, img[:30, :30]], 2, 300, rng=1)
+    assert Xh.shape[1] == 25 and Xl.shape[1] == 100 and Xh.shape[0] == Xl.shape[0]
+    np.testing.assert_allclose(Xh.mean(axis=1), 0, atol=1e-12)
+    X = scsr.coupled_training_set(Xh, Xl, 10.0)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0)
+    assert X.shape[0] == np.sum(Xh.var(axis=1, ddof=1) > 10)
+    # The HR block of each row carries sqrt(25)/sqrt(125) of its norm, the LR block the rest.
+    np.testing.assert_allclose(np.linalg.norm(X[:, :25], axis=1), np.sqrt(25 / 125))
+
+
+def test_rgb2gray_matches_matlab_weights():
+    px = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]], np.uint8)
+    np.testing.assert_array_equal(scsr.rgb2gray(px), [[76, 150, 29, 18]])
+
+
+def test_dictionary_update_recovers_an_inactive_constraint_solution():
+    # Codes S and X = S B' with ||b_j|| < 1: the constrained optimum is the plain LS one.
+    rng = np.random.default_rng(2)
+    B = rng.standard_normal((6, 4))
+    B *= 0.5 / np.linalg.norm(B, axis=0)
+    S = sparse.csr_matrix(rng.standard_normal((200, 4)))
+    X = S @ B.T
+    got = scsr.dictionary_update(X, S, np.zeros_like(B))
+    np.testing.assert_allclose(got, B, atol=1e-5)
+
+
+def test_dictionary_update_respects_unit_norm_and_beats_projection():
+    rng = np.random.default_rng(3)
+    S = sparse.csr_matrix(rng.standard_normal((300, 5)) * (rng.uniform(size=(300, 5)) < 0.5))
+    X = rng.standard_normal((300, 8)) * 3
+    B = scsr.dictionary_update(X, S, np.zeros((8, 5)))
+    assert np.all(np.linalg.norm(B, axis=0) <= 1 + 1e-6)
+    ls = np.linalg.lstsq(S.toarray(), X, rcond=None)[0].T
+    proj = ls / np.maximum(np.linalg.norm(ls, axis=0), 1)  # feasible, generally not optimal
+    err = lambda M: np.sum((X - S @ M.T) ** 2)  # noqa: E731
+    assert err(B) <= err(proj) + 1e-8
+
+
+def test_backprojection_enforces_the_lr_constraint():
+    rng = np.random.default_rng(4)
+    hr = imresize(rng.uniform(0, 255, (8, 8)), scale=4)
+    lr = imresize(hr, scale=0.5)
+    start = imresize(lr, scale=2) + rng.normal(0, 5, (32, 32))
+    out = scsr.backprojection(start, lr, 20)
+    before = np.abs(imresize(start, shape=lr.shape) - lr).mean()
+    after = np.abs(imresize(out, shape=lr.shape) - lr).mean()
+    assert after < 0.2 * before
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    rng = np.random.default_rng(5)
+    imgs = [np.clip(imresize(rng.uniform(0, 255, (10, 10)), scale=6), 0, 255).round().astype(np.uint8)
+            for _ in range(3)]
+    cfg = scsr.ScSRConfig(scale=2, n_atoms=32, n_samples=1500, n_iter=3)
+    return scsr.train(cfg, imgs, progress=False, log=lambda *_: None)
+
+
+def test_tiny_model_upscales(tiny_model):
+    rng = np.random.default_rng(6)
+    hr = np.clip(imresize(rng.uniform(0, 1, (6, 6)), scale=5), 0, 1)
+    lr = imresize(hr, scale=0.5)
+    for solver in ("feature_sign", "fista"):
+        sr = scsr.upscale(tiny_model, lr, solver=solver, bp_iter=3)
+        assert sr.shape == hr.shape and np.all(np.isfinite(sr))
+    assert tiny_model.Dh.shape == (25, 32) and tiny_model.Dl.shape == (100, 32)
+    assert np.all(np.diff(tiny_model.history) <= 1e-6 * tiny_model.history[0])  # objective decreases
+
+
+def test_dictionary_round_trip(tiny_model, tmp_path):
+    path = tmp_path / "d.npz"
+    tiny_model.save(path)
+    with np.load(path, allow_pickle=False) as z:
+        assert {"Dh", "Dl"} <= set(z.files)
+    back = scsr.ScSRModel.load(path)
+    assert back.config == tiny_model.config
+    np.testing.assert_array_equal(back.Dh, tiny_model.Dh)
+    np.testing.assert_array_equal(back.Dl, tiny_model.Dl)
+    checkpoint.save({"method": "aplus"}, tmp_path / "x.npz")
+    with pytest.raises(checkpoint.CheckpointError, match="not an ScSR model"):
+        scsr.ScSRModel.load(tmp_path / "x.npz")
