@@ -27,7 +27,7 @@ _dgemm = types.ExternalFunction("tinysr_dgemm", _sig)
 
 
 def gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    raise NotImplementedError("gemm is only callable from Numba-compiled code")
+    raise TypeError("gemm is only callable from Numba-compiled code (it is overloaded for njit)")
 
 
 @overload(gemm)
