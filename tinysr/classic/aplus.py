@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from .. import checkpoint
 from ..data import imresize, load_dataset, modcrop, y_channel
-from ..data.datasets import cache_dir
+from .model_cache import cached_model
 from .features import aplus_feature_maps, extract_patches, grid
 from .ksvd import ksvd
 
@@ -245,20 +245,9 @@ def upscale(model, lr, mid=None, chunk=1024):
 
 # --- cache and evaluation hook ----------------------------------------------------------
 
-def model_path(config):
-    return cache_dir() / "models" / config.file_name()
-
-
 def get_model(scale, retrain=False, progress=True, **opts):
     """The cached model for these settings, training (and caching) it if absent."""
-    config = APlusConfig(scale=scale, **opts)
-    path = model_path(config)
-    if path.exists() and not retrain:
-        return APlusModel.load(path)
-    model = train(config, progress=progress)
-    model.save(path)
-    print(f"A+ x{scale}: saved {path}")
-    return model
+    return cached_model("A+", APlusConfig(scale=scale, **opts), APlusModel, train, retrain, progress)
 
 
 def aplus_upscaler(scale, **opts):

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from .. import checkpoint
 from ..data import imresize, load_dataset, round_uint8
-from ..data.datasets import cache_dir
+from .model_cache import cached_model
 from . import aplus
 from .features import conv2_same, extract_patches, overlap_add, scsr_feature_maps, scsr_grid
 from .lasso import feature_sign, fista
@@ -267,19 +267,9 @@ def upscale(model, lr, lam=0.2, solver="feature_sign", fista_iter=100, bp_iter=2
 
 # --- cache, evaluation hook and the CLI entry point -----------------------------------------
 
-def model_path(config):
-    return cache_dir() / "models" / config.file_name()
-
-
 def get_model(scale, retrain=False, progress=True, **opts):
-    config = ScSRConfig(scale=scale, **opts)
-    path = model_path(config)
-    if path.exists() and not retrain:
-        return ScSRModel.load(path)
-    model = train(config, progress=progress)
-    model.save(path)
-    print(f"ScSR x{scale}: saved {path}")
-    return model
+    """The cached model for these settings, training (and caching) it if absent."""
+    return cached_model("ScSR", ScSRConfig(scale=scale, **opts), ScSRModel, train, retrain, progress)
 
 
 def scsr_upscaler(scale, lam=0.2, solver="feature_sign", fista_iter=100, **opts):
