@@ -112,7 +112,7 @@ def test_eval_cli_with_a_model_checkpoint(tmp_path, capsys):
     assert "protocol" in capsys.readouterr().out
 
 
-def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None):
+def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None, ema_decay=None):
     rng = np.random.default_rng(0)
     x = rng.random((16, 1, 15, 15)).astype(np.float32)
     y = x[:, :, 3:-3, 3:-3].copy()
@@ -125,9 +125,10 @@ def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None):
         return ((x[order[i:i + 4]] + (np.nan if bad and i == 8 else 0), y[order[i:i + 4]])
                 for i in range(0, 16, 4)), 16
     loss = lambda m, a, b: tinysr.functional.mse_loss(m(a), b)
+    ema = tinysr.optim.EMA(model, ema_decay) if ema_decay else None
     fit(model, opt, batches, loss, epochs=epochs, out_dir=tmp_path, meta={"model": "srcnn"},
-        resume=resume, progress=False)
-    return model
+        resume=resume, progress=False, ema=ema)
+    return (model, ema) if ema else model
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -136,6 +137,38 @@ def test_resume_continues_exactly(tmp_path):
     resumed = _toy_training(tmp_path / "b", 0.05, epochs=3, resume=True)
     for (n, a), (_, b) in zip(straight.named_parameters(), resumed.named_parameters()):
         assert np.array_equal(a.numpy(), b.numpy()), n
+
+
+def test_resume_with_a_weight_average_continues_exactly(tmp_path):
+    straight, ema_a = _toy_training(tmp_path / "a", 0.05, epochs=3, ema_decay=0.9)
+    _toy_training(tmp_path / "b", 0.05, epochs=1, ema_decay=0.9)
+    resumed, ema_b = _toy_training(tmp_path / "b", 0.05, epochs=3, resume=True, ema_decay=0.9)
+    assert ema_a.updates == ema_b.updates == 12
+    for name, p in straight.named_parameters():
+        assert np.array_equal(ema_a.shadow[name], ema_b.shadow[name]), name
+        assert not np.array_equal(ema_a.shadow[name], p.numpy()), name   # it is an average
+    with pytest.raises(KeyError, match="no weight average"):   # a plain checkpoint has none
+        _toy_training(tmp_path / "c", 0.05, epochs=1)
+        _toy_training(tmp_path / "c", 0.05, epochs=2, resume=True, ema_decay=0.9)
+
+
+def test_weight_average_formula_and_swap():
+    model = SRCNN(3, 1, 3, n1=2, n2=2, init_std=0.1)
+    w0 = {n: p.numpy().copy() for n, p in model.named_parameters()}
+    ema = tinysr.optim.EMA(model, decay=0.5)
+    for n, p in model.named_parameters():
+        p.data = p.data + 1.0
+    ema.update()                                    # warm-up decay min(0.5, 2/11) = 2/11
+    d = 2.0 / 11.0
+    for n, p in model.named_parameters():
+        np.testing.assert_allclose(ema.shadow[n], d * w0[n] + (1 - d) * (w0[n] + 1), rtol=1e-6)
+    with ema.averaged():
+        for n, p in model.named_parameters():
+            np.testing.assert_array_equal(p.numpy(), ema.shadow[n])
+    for n, p in model.named_parameters():           # the live weights come back
+        np.testing.assert_array_equal(p.numpy(), (w0[n] + 1).astype(np.float32))
+    with pytest.raises(ValueError):
+        tinysr.optim.EMA(model, decay=1.0)
 
 
 def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path):

@@ -32,7 +32,7 @@ def _finite(x):
 
 def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, device="cpu",
         schedule=None, evaluate=None, after_step=None, resume=False, log_every=20,
-        on_epoch_end=None, progress=True, max_steps=None):
+        on_epoch_end=None, progress=True, max_steps=None, ema=None):
     """Train ``model`` and return the history dict.
 
     epoch_batches(epoch) -> (iterable of (x, y) NumPy or device arrays, number of samples)
@@ -42,6 +42,8 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
     schedule.step() is called once per epoch (or schedule.step(metric) for on-plateau
     schedules, with ``evaluate``'s "psnr", negated so that lower is better).
     meta: JSON-able model metadata stored in every checkpoint (model name, config, scale).
+    ema: an optim.EMA of the model's weights, updated after every step; when given, the
+    evaluation runs on the averaged weights and the checkpoint carries them.
     """
     os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, "checkpoint.npz")
@@ -53,6 +55,10 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
         optimizer.load_state_dict(state["optimizer"])
         if schedule is not None and "schedule" in state:
             schedule.load_state_dict(state["schedule"])
+        if ema is not None:
+            if "ema" not in state:
+                raise KeyError(f"{ckpt_path} has no weight average; resume without EMA or start over")
+            ema.load_state_dict(state["ema"])
         history = json.loads(state["train"]["history"])
         start_epoch, iteration = state["train"]["epoch"], state["train"]["iteration"]
         print(f"resumed from {ckpt_path}: epoch {start_epoch}, iteration {iteration}")
@@ -71,6 +77,8 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
             if after_step is not None:
                 after_step(optimizer)
             optimizer.step()
+            if ema is not None:
+                ema.update()
             iteration += 1
             pending.append((iteration, loss.data))      # stays on the device until logged
             if bar is not None:
@@ -85,7 +93,13 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
         history["epoch_seconds"].append(time.perf_counter() - t0)
         _check_parameters(model, epoch, iteration, ckpt_path)
 
-        metrics = evaluate(model) if evaluate is not None else {}
+        if evaluate is None:
+            metrics = {}
+        elif ema is not None:
+            with ema.averaged():
+                metrics = evaluate(model)
+        else:
+            metrics = evaluate(model)
         if metrics:
             history["eval_iteration"].append(iteration)
             history["eval"].append(metrics)
@@ -99,6 +113,8 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
                  "train": {"epoch": epoch + 1, "iteration": iteration, "history": json.dumps(history)}}
         if schedule is not None:
             state["schedule"] = schedule.state_dict()
+        if ema is not None:
+            state["ema"] = ema.state_dict()
         checkpoint.save(state, ckpt_path)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
