@@ -9,11 +9,17 @@ def _pyplot():
     return plt
 
 
+def _iterations_axis(ax):
+    from matplotlib.ticker import FuncFormatter
+    ax.set_xlabel("iterations (batches)")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v else "0"))
+
+
 def loss_curve(history, path, ylabel="training MSE"):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(history["iteration"], history["loss"], lw=1)
-    ax.set_xlabel("iterations (batches)")
+    _iterations_axis(ax)
     ax.set_ylabel(ylabel)
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
@@ -29,7 +35,7 @@ def psnr_curve(history, path, title):
     ax.plot(its, [e["psnr"] for e in history["eval"]], marker="o", ms=3, label="model")
     if history["eval"] and "bicubic" in history["eval"][0]:
         ax.plot(its, [e["bicubic"] for e in history["eval"]], ls="--", label="bicubic")
-    ax.set_xlabel("iterations (batches)")
+    _iterations_axis(ax)
     ax.set_ylabel("PSNR (dB)")
     ax.set_title(title)
     ax.legend()
