@@ -2,6 +2,7 @@
 PyTorch CPU (a benchmark peer only, run in subprocesses; tinysr never imports torch).
 
     python benchmarks/bench_conv.py [--repeats 5] [--quick] [--no-torch] [--markdown out.md]
+                                    [--case SUBSTRING ...] [--gemm-auto]
 
 Timings on a shared 2-core VM are noisy, so every number is a ratio measured in the same
 run: for each case and repeat, tinysr, torch (default allocator) and torch (tuned
@@ -225,6 +226,11 @@ def main():
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--no-numpy", action="store_true", help="skip the (slow) NumPy reference")
     ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--case", action="append", default=[],
+                    help="only the rows whose name contains this (repeatable)")
+    ap.add_argument("--gemm-auto", action="store_true",
+                    help="run the pre-Winograd auto rules (conv2d_fwd v2-v6, bwd_input v2-v5), "
+                         "for before/after comparisons in one sitting")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_worker:
@@ -233,6 +239,12 @@ def main():
         args.repeats, args.iters = 1, 3
 
     from tinysr.backend import numba_cpu, numpy_ref
+    if args.gemm_auto:
+        from tinysr.kernels.conv2d_bwd_input import conv2d_bwd_input_numba as bi
+        from tinysr.kernels.conv2d_fwd import conv2d_fwd_numba as fw
+        fw._IMPL["auto"] = fw.conv2d_fwd_gemm_auto
+        bi._IMPL["auto"] = bi.conv2d_bwd_input_gemm_auto
+    wanted = lambda name: not args.case or any(c in name for c in args.case)   # noqa: E731
     info = run_info()
     peers = {}
     if not args.no_torch and torch_available():
@@ -240,6 +252,8 @@ def main():
     blas = sgemm_gflops()
     rows = []
     for name, shape in LAYERS.items():
+        if not wanted(name):
+            continue
         flops = layer_flops(*shape)
         res = {"tinysr": [], **{k: [] for k in peers}}
         for _ in range(args.repeats):              # interleaved: tinysr, torch, torch tuned
@@ -250,6 +264,8 @@ def main():
         med = {k: np.median(np.array(v), axis=0) for k, v in res.items()}
         rows.append((name, flops, 3 * flops, med, ref))
     for name, (n, h, layers, residual) in MODELS.items():
+        if not wanted(name):
+            continue
         res = {"tinysr": [], **{k: [] for k in peers}}
         step = tinysr_step_fn(numba_cpu, n, h, layers, residual)
         for _ in range(args.repeats):
@@ -264,7 +280,8 @@ def main():
     for peer in peers.values():
         peer.close()
 
-    lines = [f"Run: {info}; command: python {' '.join(sys.argv)}", "",
+    lines = [f"Run: {info}; command: python {' '.join(sys.argv)}"
+             + ("; pre-Winograd auto rules (--gemm-auto)" if args.gemm_auto else ""), "",
              f"NumPy sgemm 2048^3 in this run: {blas:.0f} GFLOP/s; FP32 FMA peak {FMA_PEAK:.0f} "
              f"GFLOP/s; repeats {args.repeats} x {args.iters} iterations (medians)", "",
              "| case | tinysr fwd ms | tinysr fwd+bwd (step) ms | GFLOP/s | % peak | x NumPy ref |"

@@ -16,6 +16,8 @@ from tinysr.kernels.bias_act import bias_act_numba as BA
 from tinysr.kernels.conv2d_bwd_input import conv2d_bwd_input_numba as BI
 from tinysr.kernels.conv2d_bwd_weight import conv2d_bwd_weight_numba as BW
 from tinysr.kernels.conv2d_fwd import conv2d_fwd_numba as F
+from tinysr.kernels.conv2d_fwd import winograd_numba as WG
+from tinysr.kernels.conv2d_fwd.reference import winograd_magnitude
 from tinysr.kernels.optim_update import optim_update_numba as OPT
 
 UNIT = {np.float32: 2.0 ** -24, np.float64: 2.0 ** -53}
@@ -72,30 +74,81 @@ def assert_within_bound(got, ref, magnitude, terms, dtype, what):
                                   f"bound {bound[worst]}; {np.sum(err > bound)} mismatches")
 
 
-@settings(max_examples=40)
-@given(conv_case(F.VERSIONS))
-def test_conv2d_forward(case):
+def check_forward(case):
     x, wt, _ = _arrays(case)
     _, c, _, _, _, k, s, p, mode, dtype, version = case
     y = F.conv2d_fwd(x, wt, s, p, mode, version=version)
     ref = R.conv2d_forward(x.astype(np.float64), wt.astype(np.float64), s, p, mode)
-    mag = R.conv2d_forward(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64), s, p, mode)
+    if F.uses_winograd(version, wt.shape, s):     # v7: its own bound (winograd_magnitude)
+        mag = winograd_magnitude(x, wt, p, mode)
+        terms = WG.winograd_error_terms(c, k)
+    else:
+        mag = R.conv2d_forward(np.abs(x).astype(np.float64), np.abs(wt).astype(np.float64),
+                               s, p, mode)
+        terms = c * k * k
     assert y.dtype == dtype and y.shape == ref.shape
-    assert_within_bound(y, ref, mag, c * k * k, dtype, f"conv2d_fwd {version} {case}")
+    assert_within_bound(y, ref, mag, terms, dtype, f"conv2d_fwd {version} {case}")
+
+
+@settings(max_examples=40)
+@given(conv_case(F.VERSIONS))
+def test_conv2d_forward(case):
+    check_forward(case)
+
+
+@settings(max_examples=40)
+@given(conv_case(("v7",)))
+def test_conv2d_forward_winograd(case):
+    """v7 on its own (it falls back for other strides and filter sizes, so draws of
+    3x3 / 5x5 stride 1 are the ones that exercise it)."""
+    check_forward(case)
+
+
+def check_backward_input(case):
+    x, wt, gy = _arrays(case)
+    _, c, _, _, o, k, s, p, mode, dtype, version = case
+    gx = BI.conv2d_bwd_input(gy, wt, x.shape, s, p, mode, version=version)
+    ref = R.conv2d_backward_input(gy.astype(np.float64), wt.astype(np.float64), x.shape, s, p, mode)
+    if BI.uses_winograd(version, wt.shape, s, p, mode):
+        # v6 is conv2d_fwd v7 on gy padded by k-1-p, with the flipped, transposed filters
+        mag = winograd_magnitude(gy, wt[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), k - 1 - p)
+        terms = WG.winograd_error_terms(o, k)
+    else:
+        mag = R.conv2d_backward_input(np.abs(gy).astype(np.float64),
+                                      np.abs(wt).astype(np.float64), x.shape, s, p, mode)
+        terms = o * k * k * (2 * p + 1) ** 2     # replicate folds up to (2p+1)^2 pixels onto one
+    assert gx.dtype == dtype and gx.shape == x.shape
+    assert_within_bound(gx, ref, mag, terms, dtype, f"conv2d_bwd_input {version} {case}")
 
 
 @settings(max_examples=40)
 @given(conv_case(BI.VERSIONS))
 def test_conv2d_backward_input(case):
-    x, wt, gy = _arrays(case)
-    _, c, _, _, o, k, s, p, mode, dtype, version = case
-    gx = BI.conv2d_bwd_input(gy, wt, x.shape, s, p, mode, version=version)
-    ref = R.conv2d_backward_input(gy.astype(np.float64), wt.astype(np.float64), x.shape, s, p, mode)
-    mag = R.conv2d_backward_input(np.abs(gy).astype(np.float64), np.abs(wt).astype(np.float64),
-                                  x.shape, s, p, mode)
-    terms = o * k * k * (2 * p + 1) ** 2     # replicate folds up to (2p+1)^2 pixels onto one
-    assert gx.dtype == dtype and gx.shape == x.shape
-    assert_within_bound(gx, ref, mag, terms, dtype, f"conv2d_bwd_input {version} {case}")
+    check_backward_input(case)
+
+
+@settings(max_examples=40)
+@given(conv_case(("v6",)))
+def test_conv2d_backward_input_winograd(case):
+    check_backward_input(case)
+
+
+@pytest.mark.parametrize("r", sorted(WG.TILE))
+def test_winograd_matrices_compute_a_correlation(r):
+    """y_i = sum_k g_k d_{i+k} == (A^T [(G g) (.) (B^T d)])_i, exactly up to float64
+    rounding, for the tile sizes v7 uses; and the 2-D magnitude bound is at least the
+    direct one (it sums the same products, plus transform cross terms)."""
+    m, at, g, bt = WG.matrices(r)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        d = rng.standard_normal(m + r - 1)
+        gg = rng.standard_normal(r)
+        want = np.array([gg @ d[i:i + r] for i in range(m)])
+        np.testing.assert_allclose(at @ ((g @ gg) * (bt @ d)), want, rtol=0, atol=1e-12)
+    x = np.abs(rng.standard_normal((1, 2, 2 * r + 1, 2 * r + 3)))
+    w = np.abs(rng.standard_normal((3, 2, r, r)))
+    assert np.all(winograd_magnitude(x, w) >= R.conv2d_forward(x, w) * (1 - 1e-12))
+    assert WG.winograd_error_terms(64, r) < 64 + 4 * (m + r)
 
 
 @settings(max_examples=40)

@@ -5,6 +5,8 @@ import numpy as np
 from ..cpu_tools import check_bound
 from . import conv2d_bwd_input_numba as K
 from . import reference as R
+from ..conv2d_fwd.reference import winograd_magnitude
+from ..conv2d_fwd.winograd_numba import winograd_error_terms
 
 CASES = [(2, 3, 7, 9, 4, 3, 1, 1, "zeros"), (2, 3, 8, 9, 5, 3, 2, 2, "replicate"),
          (1, 17, 16, 15, 18, 3, 1, 1, "replicate"), (2, 32, 17, 17, 1, 5, 1, 0, "zeros"),
@@ -27,8 +29,13 @@ def main():
             mag = R.conv2d_bwd_input(np.abs(gy), np.abs(w), x.shape, s, p, mode)
             for v in K.VERSIONS:
                 y = K.conv2d_bwd_input(gy, w, x.shape, s, p, mode, version=v)
+                if K.uses_winograd(v, w.shape, s, p, mode):     # v6: Winograd error bound
+                    w_flip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+                    vmag, terms = winograd_magnitude(gy, w_flip, k - 1 - p), winograd_error_terms(o, k)
+                else:
+                    vmag, terms = mag, o * k * k * (2 * p + 1) ** 2
                 ok &= check_bound(f"{v} {np.dtype(dtype).name} {(n, c, h, wd, o, k, s, p, mode)}",
-                                  y, ref, mag, o * k * k * (2 * p + 1) ** 2)
+                                  y, ref, vmag, terms)
     print("all ok" if ok else "FAILURES")
 
 
