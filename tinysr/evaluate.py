@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .classic import aplus_upscaler, bicubic_upscaler, scsr_upscaler
+from .classic import aplus_upscaler, bicubic_upscaler, scsr_cvpr08_upscaler, scsr_upscaler
 from .data import SAMPLE_SET, load_dataset, make_pair, round_uint8, y_channel
 from .metrics import Protocol, psnr, ssim
 
@@ -22,6 +22,7 @@ METHODS = {
     "bicubic": bicubic_upscaler,
     "aplus": aplus_upscaler,
     "scsr": scsr_upscaler,
+    "scsr-cvpr08": scsr_cvpr08_upscaler,
 }
 
 CSV_COLUMNS = ("method", "set", "scale", "image", "psnr", "ssim")
