@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from tinysr.classic.lasso import feature_sign, fista, lasso_optimality_gap, soft_threshold
+from tinysr.classic.lasso import (feature_sign, feature_sign_batch, feature_sign_sparse, fista,
+                                  lasso_optimality_gap, soft_threshold)
 
 
 def random_problem(seed, L=20, K=40):
@@ -85,3 +86,38 @@ def test_warm_start_reaches_the_same_solution():
     for start in (cold, cold + 0.3 * rng.standard_normal(60) * (cold != 0), rng.standard_normal(60)):
         warm = feature_sign(A, b, 0.1, x0=start)
         np.testing.assert_allclose(warm, cold, atol=1e-10)
+
+
+@pytest.mark.parametrize("L, K, lam", [(20, 40, 0.1), (16, 48, 0.02), (30, 20, 0.05), (6, 40, 0.001)])
+def test_parallel_batch_matches_single_rows(L, K, lam):
+    # The parallel active-set solver against the row-by-row reference, including rows
+    # that are all zero, rows for which w = 0 is optimal (|D'y|_inf <= lam), and (6, 40)
+    # with a tiny lambda, where supports grow past rank(A) = 6 and need the null step.
+    rng = np.random.default_rng(L * K)
+    D = rng.standard_normal((L, K))
+    D /= np.linalg.norm(D, axis=0)
+    Y = rng.standard_normal((60, L))
+    Y[:4] = 0.0
+    Y[4:8] *= 0.9 * lam / np.max(np.abs(Y[4:8] @ D), axis=1, keepdims=True)
+    A, B = D.T @ D, -Y @ D
+    W = feature_sign_batch(A, B, lam)
+    assert not np.any(W[:8])
+    for i in range(len(Y)):
+        w = feature_sign(A, B[i], lam)
+        assert lasso_optimality_gap(A, B[i], W[i], lam) < 1e-8
+        if L >= K or np.count_nonzero(w) < L:  # unique solution: the same codes
+            np.testing.assert_array_equal(W[i] != 0, w != 0)
+            np.testing.assert_allclose(W[i], w, rtol=1e-9, atol=1e-11)
+
+
+def test_sparse_codes_are_sorted_and_match_the_dense_ones():
+    D, _ = random_problem(11, L=20, K=64)
+    Y = np.random.default_rng(1).standard_normal((9, 20))
+    A, B = D.T @ D, -Y @ D
+    idx, val, nnz = feature_sign_sparse(A, B, 0.05)
+    W = feature_sign_batch(A, B, 0.05)
+    for i in range(9):
+        k = idx[i, :nnz[i]]
+        assert np.all(np.diff(k) > 0)
+        np.testing.assert_array_equal(np.flatnonzero(W[i]), k)
+        np.testing.assert_array_equal(W[i, k], val[i, :nnz[i]])

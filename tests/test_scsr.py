@@ -115,6 +115,23 @@ def test_tiny_model_upscales(tiny_model):
     assert np.all(np.diff(tiny_model.history) <= 1e-6 * tiny_model.history[0])  # objective decreases
 
 
+def test_fast_upscale_equals_the_straightforward_one(tiny_model):
+    # Parallel blocks (odd block and chunk sizes, so blocks and chunks end mid-row),
+    # zero-feature patches skipped, active-set Lasso: the same patches as the plain loop.
+    rng = np.random.default_rng(7)
+    hr = np.clip(imresize(rng.uniform(0, 1, (7, 9)), scale=4), 0, 1)
+    hr[:20, :24] = 0.4  # a flat corner: zero features, w = 0 without a solve
+    lr = imresize(hr, scale=0.5)
+    mid = scsr.round_uint8(imresize(lr * 255.0, scale=2)).astype(np.float64)
+    maps = scsr_feature_maps(mid)
+    acc0, cnt0 = scsr._hr_patches_reference(tiny_model, mid, maps, 0.2, "feature_sign", 0, 16)
+    acc1, cnt1 = scsr._hr_patches_fast(tiny_model, mid, maps, 0.2, rows_per_chunk=5, block=7)
+    np.testing.assert_array_equal(cnt1, cnt0)
+    np.testing.assert_allclose(acc1, acc0, rtol=1e-10, atol=1e-9)
+    fast, ref = scsr.upscale(tiny_model, lr), scsr.upscale(tiny_model, lr, reference=True)
+    np.testing.assert_allclose(fast, ref, atol=1e-12)
+
+
 def test_dictionary_round_trip(tiny_model, tmp_path):
     path = tmp_path / "d.npz"
     tiny_model.save(path)
