@@ -18,36 +18,12 @@ an N x N crop, and checks that both give the same image.
 The output starts with the date, commit, CPU model, thread count and load average.
 """
 import argparse
-import os
-import subprocess
 import sys
 import time
 
 import numpy as np
 
-
-def run_info():
-    """Date, commit, CPU model, threads and load: every benchmark records where it came from."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                                capture_output=True, text=True).stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True).stdout.strip()
-        commit += " (+ uncommitted changes)" if dirty else ""
-    except OSError:
-        commit = "unknown"
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    import numba
-    return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}, commit {commit}, {cpu}, "
-            f"{os.cpu_count()} logical CPUs, {numba.get_num_threads()} Numba threads, "
-            f"load average {os.getloadavg()[0]:.1f} at start")
+from run_info import run_info   # benchmarks/ is on sys.path when run as a script
 
 
 def test_image(size, root=None):

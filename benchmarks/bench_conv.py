@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from run_info import run_info   # benchmarks/ is on sys.path when run as a script
+
 FMA_PEAK = 234.0   # GFLOP/s, FP32 FMA peak of this 2-core Zen 4 VM (measured by the issue author)
 TUNED_ENV = {"THP_MEM_ALLOC_ENABLE": "1",
              "GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"}
@@ -192,30 +194,6 @@ def sgemm_gflops():
     a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
     c = np.empty_like(a)
     return 2 * 2048 ** 3 / median_ms(lambda: np.matmul(a, a, out=c), 5) / 1e6
-
-
-def run_info():
-    """Date, commit and CPU model: every benchmark table records where it came from."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                                capture_output=True, text=True).stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True).stdout.strip()
-        commit += " (+ uncommitted changes)" if dirty else ""
-    except OSError:
-        commit = "unknown"
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    import numba
-    return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}, commit {commit}, {cpu}, "
-            f"{os.cpu_count()} logical CPUs, {numba.get_num_threads()} Numba threads, "
-            f"load average {os.getloadavg()[0]:.1f} at start")
 
 
 def main():

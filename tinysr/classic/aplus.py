@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from .. import checkpoint
 from ..data import imresize, load_dataset, modcrop, y_channel
-from .model_cache import cached_model
+from .model_cache import cached_model, config_file_name
 from .features import aplus_feature_maps, extract_patches, grid
 from .ksvd import ksvd
 
@@ -50,9 +50,7 @@ class APlusConfig:
     seed: int = 0
 
     def file_name(self):
-        d = APlusConfig(scale=self.scale)
-        diff = [f"{k}{v}" for k, v in asdict(self).items() if k != "scale" and v != getattr(d, k)]
-        return f"aplus_x{self.scale}{'_' + '_'.join(diff) if diff else ''}.npz"
+        return config_file_name("aplus", self)
 
 
 @dataclass

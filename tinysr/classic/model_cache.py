@@ -1,5 +1,15 @@
-"""The model cache both classical methods share: load a trained model, or train and save it."""
+"""The model cache the classical methods share: load a trained model, or train and save it."""
+from dataclasses import asdict
+
 from ..data.datasets import cache_dir
+
+
+def config_file_name(prefix, config):
+    """``<prefix>_x<scale>.npz``, plus ``_<field><value>`` for every field that differs from
+    the default config of that scale, so each recipe variant caches under its own name."""
+    default = type(config)(scale=config.scale)
+    diff = [f"{k}{v}" for k, v in asdict(config).items() if k != "scale" and v != getattr(default, k)]
+    return f"{prefix}_x{config.scale}{'_' + '_'.join(diff) if diff else ''}.npz"
 
 
 def cached_model(label, config, model_cls, train, retrain=False, progress=True):

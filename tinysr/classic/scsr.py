@@ -45,7 +45,7 @@ from .. import checkpoint
 from ..data import imresize, load_dataset, round_uint8
 from ..kernels.blas_numba import gemm
 from ..kernels.cpu_common import one_blas_thread, thread_count
-from .model_cache import cached_model
+from .model_cache import cached_model, config_file_name
 from . import aplus
 from .features import conv2_same, extract_patches, overlap_add, scsr_feature_maps, scsr_grid
 from .lasso import _feature_sign_active, feature_sign, fista
@@ -64,9 +64,7 @@ class ScSRConfig:
     seed: int = 0
 
     def file_name(self):
-        d = ScSRConfig(scale=self.scale)
-        diff = [f"{k}{v}" for k, v in asdict(self).items() if k != "scale" and v != getattr(d, k)]
-        return f"scsr_x{self.scale}{'_' + '_'.join(diff) if diff else ''}.npz"
+        return config_file_name("scsr", self)
 
 
 @dataclass

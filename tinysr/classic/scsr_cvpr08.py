@@ -54,7 +54,7 @@ from .. import checkpoint
 from ..data import imresize, load_dataset
 from .features import scsr_feature_maps
 from .lasso import feature_sign
-from .model_cache import cached_model
+from .model_cache import cached_model, config_file_name
 from .nnlasso import nn_lasso
 from .scsr import rgb2gray
 
@@ -75,9 +75,7 @@ class ScSRCVPR08Config:
     seed: int = 0
 
     def file_name(self):
-        d = ScSRCVPR08Config(scale=self.scale)
-        diff = [f"{k}{v}" for k, v in asdict(self).items() if k != "scale" and v != getattr(d, k)]
-        return f"scsr_cvpr08_x{self.scale}{'_' + '_'.join(diff) if diff else ''}.npz"
+        return config_file_name("scsr_cvpr08", self)
 
 
 @dataclass
