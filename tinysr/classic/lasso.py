@@ -124,9 +124,9 @@ def _feature_sign_into(A, b, lam, x, rank):
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _feature_sign_rows(A, B, lam, W, rank):
-    for n in range(B.shape[0]):
+    for n in prange(B.shape[0]):     # rows are independent problems: one per thread
         _feature_sign_into(A, B[n], lam, W[n], rank)
     return W
 

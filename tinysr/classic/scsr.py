@@ -75,8 +75,15 @@ class ScSRModel:
     train_seconds: float = 0.0
     history: np.ndarray = None  # training objective per round
 
+    # A coupled dictionary checkpoint; scsr_cvpr08's model reuses it with its own tag and config.
+    METHOD, DESCRIPTION = "scsr", "an ScSR model"
+
+    @classmethod
+    def config_class(cls):
+        return ScSRConfig
+
     def save(self, path):
-        return checkpoint.save({"method": "scsr", "config": asdict(self.config), "Dh": self.Dh,
+        return checkpoint.save({"method": self.METHOD, "config": asdict(self.config), "Dh": self.Dh,
                                 "Dl": self.Dl, "train_seconds": self.train_seconds,
                                 "history": np.asarray(self.history if self.history is not None else [])},
                                path)
@@ -84,9 +91,10 @@ class ScSRModel:
     @classmethod
     def load(cls, path):
         st = checkpoint.load(path)
-        if st.get("method") != "scsr":
-            raise checkpoint.CheckpointError(f"{path}: not an ScSR model (method {st.get('method')!r})")
-        return cls(ScSRConfig(**st["config"]), st["Dh"], st["Dl"], float(st["train_seconds"]),
+        if st.get("method") != cls.METHOD:
+            raise checkpoint.CheckpointError(
+                f"{path}: not {cls.DESCRIPTION} (method {st.get('method')!r})")
+        return cls(cls.config_class()(**st["config"]), st["Dh"], st["Dl"], float(st["train_seconds"]),
                    st["history"])
 
 

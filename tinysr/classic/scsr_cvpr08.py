@@ -42,21 +42,20 @@ Differences from the MATLAB code, all deliberate:
 - L1SR's final bicubic frame uses the zoom factor (the older L1SR.m hard-codes 3).
 """
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from scipy import sparse
 from scipy.linalg import cho_factor, cho_solve, lapack
 from tqdm.auto import tqdm
 
-from .. import checkpoint
 from ..data import imresize, load_dataset
 from .features import scsr_feature_maps
 from .lasso import feature_sign
 from .model_cache import cached_model, config_file_name
 from .nnlasso import nn_lasso
-from .scsr import rgb2gray
+from .scsr import ScSRModel, rgb2gray
 
 LZ = 2  # the LR image is always upscaled by 2 for features
 
@@ -79,27 +78,15 @@ class ScSRCVPR08Config:
 
 
 @dataclass
-class ScSRCVPR08Model:
+class ScSRCVPR08Model(ScSRModel):
+    """Dh (scale^2 patch^2, K) and Dl (16 patch^2, K), unit columns; history is Lee's
+    fobj_avg per epoch. Saved and loaded as ScSRModel does, under its own method tag."""
     config: ScSRCVPR08Config
-    Dh: np.ndarray  # (scale^2 patch^2, K), unit columns
-    Dl: np.ndarray  # (16 patch^2, K), unit columns
-    train_seconds: float = 0.0
-    history: np.ndarray = None  # Lee's fobj_avg per epoch
-
-    def save(self, path):
-        return checkpoint.save({"method": "scsr-cvpr08", "config": asdict(self.config), "Dh": self.Dh,
-                                "Dl": self.Dl, "train_seconds": self.train_seconds,
-                                "history": np.asarray(self.history if self.history is not None else [])},
-                               path)
+    METHOD, DESCRIPTION = "scsr-cvpr08", "a CVPR-08 ScSR model"
 
     @classmethod
-    def load(cls, path):
-        st = checkpoint.load(path)
-        if st.get("method") != "scsr-cvpr08":
-            raise checkpoint.CheckpointError(
-                f"{path}: not a CVPR-08 ScSR model (method {st.get('method')!r})")
-        return cls(ScSRCVPR08Config(**st["config"]), st["Dh"], st["Dl"], float(st["train_seconds"]),
-                   st["history"])
+    def config_class(cls):
+        return ScSRCVPR08Config
 
 
 # --- training data ------------------------------------------------------------------------
@@ -167,18 +154,6 @@ def coupled_training_set(Xh, Xl, max_columns=80_000):
 
 # --- dictionary learning (Lee et al.'s sparse_coding.m, mini-batch) -----------------------
 
-try:  # the row solver of lasso.feature_sign, run over rows in parallel
-    from .lasso import _feature_sign_into
-
-    @njit(parallel=True)  # not cached: it inlines lasso.py, which numba's cache would not track
-    def _feature_sign_parallel(A, B, lam, W, rank):
-        for n in prange(B.shape[0]):
-            _feature_sign_into(A, B[n], lam, W[n], rank)
-        return W
-except ImportError:  # pragma: no cover - lasso.py reorganised: fall back to its public API
-    _feature_sign_parallel = None
-
-
 def lasso_codes(X, B, beta, S0=None):
     """Exact Lasso codes (rows) of the rows of X over the columns of B for
     1/2 ||x - Bs||^2 + beta |s|_1; S0 warm-starts (same solution, fewer steps)."""
@@ -186,9 +161,7 @@ def lasso_codes(X, B, beta, S0=None):
     rank = min(B.shape)
     Bt = np.ascontiguousarray(-X @ B)
     W = np.zeros_like(Bt) if S0 is None else np.array(S0, np.float64, order="C")
-    if _feature_sign_parallel is None or Bt.shape[0] < 1000:  # small batches: skip compiling it
-        return feature_sign(A, Bt, beta, rank, W)
-    return _feature_sign_parallel(A, Bt, float(beta), W, rank)
+    return feature_sign(A, Bt, beta, rank, W)      # rows solved in parallel
 
 
 def basis_update(X, S, B_prev, dual0=None, c=1.0, tol=1e-9, max_iter=100):
