@@ -31,11 +31,14 @@ def main(argv=None):
                    help="decay of the weight average that is evaluated and saved "
                         "(default: 0.9999 for fast, off for paper; 0 turns it off)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after N iterations")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop at the first epoch end after N minutes of wall time (training and "
+                        "evaluation; counts resumed segments), e.g. to compare recipes at equal time")
     args = p.parse_args(argv)
     train(scale=args.scale, variant=args.variant, recipe=args.recipe, epochs=args.epochs,
           batch=args.batch, backend=args.backend, data=args.data, out=args.out, resume=args.resume,
           seed=args.seed, lr=args.lr, max_images=args.max_images, max_steps=args.max_steps,
-          ema_decay=args.ema)
+          ema_decay=args.ema, max_minutes=args.max_minutes)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """SRCNN: geometry, tiled inference, the authors' MATLAB weights, the CLI, and training safety."""
+import json
 import os
 
 import numpy as np
@@ -112,7 +113,8 @@ def test_eval_cli_with_a_model_checkpoint(tmp_path, capsys):
     assert "protocol" in capsys.readouterr().out
 
 
-def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None, ema_decay=None):
+def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None, ema_decay=None,
+                  max_seconds=None):
     rng = np.random.default_rng(0)
     x = rng.random((16, 1, 15, 15)).astype(np.float32)
     y = x[:, :, 3:-3, 3:-3].copy()
@@ -127,7 +129,7 @@ def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None, ema_de
     loss = lambda m, a, b: tinysr.functional.mse_loss(m(a), b)
     ema = tinysr.optim.EMA(model, ema_decay) if ema_decay else None
     fit(model, opt, batches, loss, epochs=epochs, out_dir=tmp_path, meta={"model": "srcnn"},
-        resume=resume, progress=False, ema=ema)
+        resume=resume, progress=False, ema=ema, max_seconds=max_seconds)
     return (model, ema) if ema else model
 
 
@@ -150,6 +152,19 @@ def test_resume_with_a_weight_average_continues_exactly(tmp_path):
     with pytest.raises(KeyError, match="no weight average"):   # a plain checkpoint has none
         _toy_training(tmp_path / "c", 0.05, epochs=1)
         _toy_training(tmp_path / "c", 0.05, epochs=2, resume=True, ema_decay=0.9)
+
+
+def test_time_budget_stops_at_an_epoch_end_and_counts_resumed_segments(tmp_path):
+    _toy_training(tmp_path / "a", 0.05, epochs=5, max_seconds=0.0)   # spent after epoch 1
+    state = tinysr.load(tmp_path / "a" / "checkpoint.npz")
+    assert state["train"]["epoch"] == 1
+    _toy_training(tmp_path / "b", 0.05, epochs=2)
+    first = json.loads(str(tinysr.load(tmp_path / "b" / "checkpoint.npz")["train"]["history"]))
+    assert len(first["wall_seconds"]) == 2 and first["wall_seconds"][1] > first["wall_seconds"][0] > 0
+    # a resumed run inherits the time already spent: a budget below it allows one more epoch
+    _toy_training(tmp_path / "b", 0.05, epochs=5, resume=True, max_seconds=first["wall_seconds"][1] / 2)
+    later = json.loads(str(tinysr.load(tmp_path / "b" / "checkpoint.npz")["train"]["history"]))
+    assert len(later["wall_seconds"]) == 3 and later["wall_seconds"][2] > first["wall_seconds"][1]
 
 
 def test_weight_average_formula_and_swap():

@@ -32,7 +32,7 @@ def _finite(x):
 
 def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, device="cpu",
         schedule=None, evaluate=None, after_step=None, resume=False, log_every=20,
-        on_epoch_end=None, progress=True, max_steps=None, ema=None):
+        on_epoch_end=None, progress=True, max_steps=None, ema=None, max_seconds=None):
     """Train ``model`` and return the history dict.
 
     epoch_batches(epoch) -> (iterable of (x, y) NumPy or device arrays, number of samples)
@@ -44,10 +44,14 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
     meta: JSON-able model metadata stored in every checkpoint (model name, config, scale).
     ema: an optim.EMA of the model's weights, updated after every step; when given, the
     evaluation runs on the averaged weights and the checkpoint carries them.
+    max_seconds: stop at the end of the first epoch by which the run's wall time (training,
+    evaluation and checkpoints, summed over resumed segments) reaches it; for comparing
+    recipes at equal time.
     """
     os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, "checkpoint.npz")
-    history = {"iteration": [], "loss": [], "eval_iteration": [], "eval": [], "epoch_seconds": []}
+    history = {"iteration": [], "loss": [], "eval_iteration": [], "eval": [], "epoch_seconds": [],
+               "wall_seconds": []}
     start_epoch, iteration = 0, 0
     if resume:
         state = checkpoint.load(ckpt_path)
@@ -61,7 +65,10 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
             ema.load_state_dict(state["ema"])
         history = json.loads(state["train"]["history"])
         start_epoch, iteration = state["train"]["epoch"], state["train"]["iteration"]
+        history.setdefault("wall_seconds", [])
         print(f"resumed from {ckpt_path}: epoch {start_epoch}, iteration {iteration}")
+    wall_before = history["wall_seconds"][-1] if history["wall_seconds"] else 0.0
+    fit_start = time.perf_counter()
 
     for epoch in range(start_epoch, epochs):
         batches, n_samples = epoch_batches(epoch)
@@ -109,6 +116,7 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
                 schedule.step(-metrics["psnr"])
             else:
                 schedule.step()
+        history["wall_seconds"].append(wall_before + time.perf_counter() - fit_start)
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "meta": meta,
                  "train": {"epoch": epoch + 1, "iteration": iteration, "history": json.dumps(history)}}
         if schedule is not None:
@@ -119,6 +127,9 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
         if max_steps is not None and iteration >= max_steps:
+            break
+        if max_seconds is not None and history["wall_seconds"][-1] >= max_seconds:
+            print(f"time budget of {max_seconds / 60:.1f} min reached after epoch {epoch + 1}")
             break
     return history
 

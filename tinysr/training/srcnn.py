@@ -90,7 +90,7 @@ def loss_for(recipe):
 
 def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, backend="auto", data=None,
           out="runs/srcnn", resume=False, seed=0, lr=None, max_images=None, max_steps=None,
-          test_set="Set5", final_sets=("Set5", "Set14"), progress=True, ema_decay=None):
+          test_set="Set5", progress=True, ema_decay=None, max_minutes=None):
     """Train SRCNN and write checkpoints, figures and a summary into ``out``; returns a dict."""
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
@@ -146,7 +146,8 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, back
     t0 = time.perf_counter()
     history = fit(model, optimizer, epoch_batches, loss_for(recipe), epochs=epochs, out_dir=out,
                   meta=meta, device=device, schedule=schedule, evaluate=evaluate, resume=resume,
-                  on_epoch_end=draw, progress=progress, max_steps=max_steps, ema=ema)
+                  on_epoch_end=draw, progress=progress, max_steps=max_steps, ema=ema,
+                  max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     seconds = time.perf_counter() - t0
     if ema is not None:          # ship the averaged weights: the ones evaluated every epoch
         for name, p in model.named_parameters():
