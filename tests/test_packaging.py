@@ -63,3 +63,13 @@ def test_import_tinysr_does_not_import_cupy():
     code = "import sys, tinysr, tinysr.nn, tinysr.optim; assert 'cupy' not in sys.modules; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
+def test_kernel_folders_refuse_a_top_level_import():
+    """`import kernels` from the repository root would poison Numba's cache for tinysr.kernels."""
+    out = subprocess.run([sys.executable, "-c", "import kernels.conv2d_fwd.reference"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "import them as tinysr.kernels" in out.stderr, out.stderr
+    ok = subprocess.run([sys.executable, "-c", "import tinysr.kernels.conv2d_fwd.reference"], cwd=REPO,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
