@@ -12,7 +12,9 @@ of minutes on two cores; the result is cached under $TINYSR_CACHE/models.
 28.31 "SC" entries of the SRCNN and A+ tables): it scores L1SR with the LR Y in [0, 1], as
 A+'s harness feeds it, and on 0..255 data, as the CVPR-08 demo does (--input-ranges),
 with SparseLab's stopping rule or the exact non-negative Lasso (--nn-solvers). Its
-defaults: 1024 atoms, 50,000 positions, 50 epochs (--atoms, --samples, --iters).
+defaults: 1024 atoms, 50,000 positions, 50 epochs (--atoms, --samples, --iters, --seed);
+--iters 0 keeps the random initialisation: a dictionary of raw sampled patch pairs, as
+the CVPR-08 paper used.
 """
 import argparse
 import time
@@ -37,6 +39,7 @@ def main():
     ap.add_argument("--atoms", type=int, default=1024)
     ap.add_argument("--samples", type=int, default=None, help="default 100,000 (tip) / 50,000 (cvpr08)")
     ap.add_argument("--iters", type=int, default=None, help="default 40 (tip) / 50 (cvpr08)")
+    ap.add_argument("--seed", type=int, default=0, help="cvpr08: the sampling and training seed")
     ap.add_argument("--solvers", nargs="*", default=["feature_sign", "fista"],
                     choices=["feature_sign", "fista"])
     ap.add_argument("--fista-iters", type=int, default=100)
@@ -92,7 +95,8 @@ def main_cvpr08(args):
     from tinysr.classic import scsr_cvpr08
 
     d = scsr_cvpr08.ScSRCVPR08Config(scale=args.scale)
-    opts = {k: v for k, v in (("n_atoms", args.atoms), ("n_patches", args.samples), ("n_iter", args.iters))
+    opts = {k: v for k, v in (("n_atoms", args.atoms), ("n_patches", args.samples), ("n_iter", args.iters),
+                              ("seed", args.seed))
             if v is not None and v != getattr(d, k)}
     model = scsr_cvpr08.get_model(args.scale, **opts)
     print(f"dictionary: Dh {model.Dh.shape}, Dl {model.Dl.shape}; training took {model.train_seconds:.0f} s")

@@ -253,6 +253,25 @@ def test_tiny_training_end_to_end():
         assert np.sqrt(np.mean((sr - hr) ** 2)) < 0.2
 
 
+def test_zero_epochs_keeps_raw_pairs_and_flat_patches_give_zero_atoms():
+    """n_iter = 0: the dictionary is the random initialisation (raw sampled pairs, the
+    CVPR-08 paper's dictionary). A pair whose HR patch is flat has a zero Dh part: its
+    atom stays zero instead of becoming NaN."""
+    rng = np.random.default_rng(7)
+    imgs = [np.clip(imresize(rng.uniform(0, 255, (12, 12)), scale=5), 0, 255).astype(np.uint8)]
+    imgs[0][:30] = 128                                  # a flat band: flat HR patches
+    cfg = cv.ScSRCVPR08Config(n_patches=200, n_atoms=300, n_iter=0, max_columns=400)
+    model = cv.train(cfg, images=imgs, progress=False, log=lambda s: None)
+    assert len(model.history) == 0 and np.all(np.isfinite(model.Dh)) and np.all(np.isfinite(model.Dl))
+    norms = np.linalg.norm(model.Dh, axis=0)
+    assert np.any(norms == 0) and np.allclose(norms[norms > 0], 1.0)
+    Xh, Xl = cv.sample_patch_pairs(imgs, 3, cfg.n_patches, 3, cfg.seed)
+    X = cv.coupled_training_set(Xh, Xl, cfg.max_columns)
+    first = X[np.random.default_rng(cfg.seed).permutation(len(X))[:cfg.n_atoms]].T
+    nz = norms > 0
+    np.testing.assert_allclose(model.Dh[:, nz], first[:81, nz] / np.linalg.norm(first[:81, nz], axis=0))
+
+
 def test_registered_as_an_evaluation_method():
     from tinysr.evaluate import METHODS
     assert METHODS["scsr-cvpr08"] is cv.scsr_cvpr08_upscaler

@@ -271,10 +271,15 @@ def load_training_images(root=None):
     return [img for _, img in load_dataset("T91", root=root)]
 
 
+def _unit_columns(M):
+    """Columns scaled to unit norm; an all-zero column stays zero (MATLAB's division would
+    give NaN: a raw sampled pair whose HR patch is flat has a zero Dh part)."""
+    n = np.linalg.norm(M, axis=0)
+    return M / np.where(n > 0, n, 1.0)
+
+
 def _split(config, D, hd, seconds, hist):
-    Dh, Dl = D[:hd], D[hd:]
-    return ScSRCVPR08Model(config, Dh / np.linalg.norm(Dh, axis=0), Dl / np.linalg.norm(Dl, axis=0),
-                           seconds, hist)
+    return ScSRCVPR08Model(config, _unit_columns(D[:hd]), _unit_columns(D[hd:]), seconds, hist)
 
 
 def train(config=ScSRCVPR08Config(), images=None, progress=True, log=print, snapshot=None,
