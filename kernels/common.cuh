@@ -20,6 +20,9 @@
 //   6. TapColumn and gather_taps: the v4 gather of an input tap, split into a per-k part
 //      and a per-column part (a table in shared memory) so an element costs a few adds,
 //      two compares and a load.
+//   7. Engines (EngineV4, EngineTf32x3): what a tile body calls to fill its accumulators,
+//      and gemm_mainloop_tf32x3, the "v5" loop: the v4 slices, multiplied on tensor cores
+//      (mma.sync m16n8k8 TF32) with the 3xTF32 split that keeps float32 accuracy.
 #ifndef TINYSR_COMMON_CUH
 #define TINYSR_COMMON_CUH
 
@@ -340,6 +343,30 @@ __device__ __forceinline__ void copy_async_wait() {
 //      __device__ void slice_ready(const T* a_src);
 //          called once the slice is in shared memory (a_src[Cfg::a_row(t, i)] are this
 //          thread's A slots); backward-weight sums its gy values there, others do nothing.
+// The double-buffered slice pipeline of the v4 and v5 mainloops: slice s + 1 is copied
+// (cp.async) into one buffer while `math(A, B)` multiplies slice s from the other.
+// Buffers are `BK` rows of `AS` (A, stored transposed: [k][m]) and `BS` (B: [k][n])
+// elements; a_slot / b_slot are this thread's load offsets inside a buffer.
+template <int BK, int AS, int BS, typename T, typename Gather, typename Math>
+__device__ __forceinline__ void double_buffered_slices(Gather& g, int nslices, T* As, T* Bs,
+                                                       int a_slot, int b_slot, Math math) {
+    if (nslices > 0) g.fetch(As + a_slot, Bs + b_slot);   // slice 0 -> buffer 0
+    copy_async_wait();
+    __syncthreads();
+
+    for (int s = 0; s < nslices; ++s) {
+        const int cur = s & 1;
+        g.slice_ready(As + cur * BK * AS + a_slot);
+        // Slice s + 1 -> the other buffer, in flight during the math. That buffer was
+        // last read in iteration s - 1, which every thread has finished (barrier below).
+        if (s + 1 < nslices)
+            g.fetch(As + (cur ^ 1) * BK * AS + a_slot, Bs + (cur ^ 1) * BK * BS + b_slot);
+        math(As + cur * BK * AS, Bs + cur * BK * BS);
+        copy_async_wait();                       // my copies of slice s + 1 have landed
+        __syncthreads();                         // ... and everyone's; buffer cur is free
+    }
+}
+
 template <typename T, typename Cfg, typename Gather>
 __device__ __forceinline__ void gemm_mainloop_v4(Gather& g, int nslices, T (&acc)[8][8]) {
     constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
@@ -352,42 +379,30 @@ __device__ __forceinline__ void gemm_mainloop_v4(Gather& g, int nslices, T (&acc
 
     const int t = threadIdx.x;
     const int r0 = Cfg::row(t, 0), c0 = Cfg::col(t, 0);   // multiples of 4: aligned
-    const int a_slot = Cfg::a_col(t) * AS, b_slot = Cfg::b_row(t) * BS;
 
 #pragma unroll
     for (int i = 0; i < 8; ++i)
 #pragma unroll
         for (int j = 0; j < 8; ++j) acc[i][j] = T(0);
 
-    if (nslices > 0) g.fetch(As + a_slot, Bs + b_slot);   // slice 0 -> buffer 0
-    copy_async_wait();
-    __syncthreads();
-
-    for (int s = 0; s < nslices; ++s) {
-        const int cur = s & 1;
-        g.slice_ready(As + cur * BK * AS + a_slot);
-        // Slice s + 1 -> the other buffer, in flight during the math. That buffer was
-        // last read in iteration s - 1, which every thread has finished (barrier below).
-        if (s + 1 < nslices)
-            g.fetch(As + (cur ^ 1) * BK * AS + a_slot, Bs + (cur ^ 1) * BK * BS + b_slot);
-
-        const T* Ab = As + cur * BK * AS + r0;
-        const T* Bb = Bs + cur * BK * BS + c0;
+    double_buffered_slices<BK, AS, BS>(
+        g, nslices, As, Bs, Cfg::a_col(t) * AS, Cfg::b_row(t) * BS,
+        [&](const T* A, const T* B) {
+            const T* Ab = A + r0;
+            const T* Bb = B + c0;
 #pragma unroll
-        for (int k = 0; k < BK; ++k) {
-            T a[8], b[8];
-            load4(Ab + k * AS, a);              // rows r0 .. r0+3
-            load4(Ab + k * AS + 16, a + 4);     // rows r0+16 .. r0+19
-            load4(Bb + k * BS, b);              // columns c0 .. c0+3
-            load4(Bb + k * BS + 32, b + 4);     // columns c0+32 .. c0+35
+            for (int k = 0; k < BK; ++k) {
+                T a[8], b[8];
+                load4(Ab + k * AS, a);              // rows r0 .. r0+3
+                load4(Ab + k * AS + 16, a + 4);     // rows r0+16 .. r0+19
+                load4(Bb + k * BS, b);              // columns c0 .. c0+3
+                load4(Bb + k * BS + 32, b + 4);     // columns c0+32 .. c0+35
 #pragma unroll
-            for (int i = 0; i < 8; ++i)
+                for (int i = 0; i < 8; ++i)
 #pragma unroll
-                for (int j = 0; j < 8; ++j) acc[i][j] += a[i] * b[j];
-        }
-        copy_async_wait();                       // my copies of slice s + 1 have landed
-        __syncthreads();                         // ... and everyone's; buffer cur is free
-    }
+                    for (int j = 0; j < 8; ++j) acc[i][j] += a[i] * b[j];
+            }
+        });
 }
 
 // ---------------------------------------------------------------------------------
@@ -452,6 +467,180 @@ __device__ __forceinline__ void gather_taps(const T* src, const TapColumn* cols,
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// 7. Engines: how a tile body turns slices into accumulators.
+//
+//    A body (e.g. conv2d_fwd.cu: conv2d_fwd_tile_body) owns the gather, the column table
+//    and the epilogue; the engine owns the accumulators' layout:
+//      Engine::TM x Engine::TN accumulators a thread, acc[i][j] the output at block-tile
+//      row Engine::row(t, i), column Engine::col(t, j); Engine::run(g, nslices, acc).
+//    EngineV4 is section 5's loop. EngineTf32x3 ("v5") runs the same slices through the
+//    tensor cores.
+//
+//    Why 3xTF32. A tensor core multiplies TF32 numbers (float's 8-bit exponent, 10
+//    mantissa bits) and adds in float. One pass loses float accuracy (2^-11 relative per
+//    product). Split each operand into a TF32 "big" part and the TF32 rounding of what is
+//    left, x = xb + xs (|xs| <= 2^-11 |x|, and xs itself is rounded to 2^-22 |x|), and take
+//        a*b ~= as*bb + ab*bs + ab*bb       (the as*bs term, 2^-22 |ab|, is dropped)
+//    so each product is within about 3 * 2^-22 |ab| of the float one: three tensor-core
+//    passes for float32 accuracy (tests: a bound of (3 terms + 6) float ulps, against
+//    2 terms for the SIMT versions; see tests/test_cuda_emulation.py).
+//
+//    The warp tile is v4's 32 x 64 (WM x WN warps a block), now made of 2 x 8 mma tiles of
+//    16 x 8. Lane l (g = l / 4, q = l % 4) holds, of one m16n8k8 product (PTX ISA,
+//    "matrix fragments for mma.m16n8k8", .tf32):
+//        A (16 x 8, row-major):  a0 = A[g][q], a1 = A[g+8][q], a2 = A[g][q+4], a3 = A[g+8][q+4]
+//        B (8 x 8, "col"):       b0 = B[q][g], b1 = B[q+4][g]
+//        C (16 x 8):             c0 = C[g][2q], c1 = C[g][2q+1], c2 = C[g+8][2q], c3 = C[g+8][2q+1]
+//    so a thread's 64 accumulators sit in 4 rows (g, g+8, g+16, g+24 of the warp tile) and
+//    16 columns (2q, 2q+1 of each of the 8 column tiles): acc[4][16], TM = 4, TN = 16.
+//    The slices are v4's (same Gather, same cp.async double buffer, BK = 8 = one mma k),
+//    but the shared rows are padded by 8 floats: a fragment load then reads 32 different
+//    banks (row stride = 8 mod 32 banks), where v4's padding of 4 would read A twice per
+//    bank and an unpadded B four times.
+//    Only float has tensor-core TF32; double instantiations of a v5 kernel run EngineV4
+//    (Tf32x3Or<T, Cfg>::type picks).
+// ---------------------------------------------------------------------------------
+template <typename Cfg>
+struct EngineV4 {
+    static constexpr int TM = 8, TN = 8;
+    __device__ static __forceinline__ int row(int t, int i) { return Cfg::row(t, i); }
+    __device__ static __forceinline__ int col(int t, int j) { return Cfg::col(t, j); }
+    template <typename T, typename Gather>
+    __device__ static __forceinline__ void run(Gather& g, int nslices, T (&acc)[8][8]) {
+        gemm_mainloop_v4<T, Cfg>(g, nslices, acc);
+    }
+};
+
+// TF32 bits of x, rounded to nearest with ties away from zero (cvt.rna.tf32.f32): the low
+// 13 mantissa bits are dropped. tf32_split gives x's big and small parts (see above).
+__device__ __forceinline__ unsigned to_tf32(float x) {
+#if defined(TINYSR_EMULATE)
+    return tinysr_emu::tf32_rna(x);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    unsigned u;
+    asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(u) : "f"(x));
+    return u;
+#else
+    return 0u;   // no TF32 before sm_80 (the kernel traps there, see mma_tf32_m16n8k8)
+#endif
+}
+
+__device__ __forceinline__ float tf32_value(unsigned u) {
+#if defined(TINYSR_EMULATE)
+    return tinysr_emu::bits_to_float(u);
+#else
+    return __uint_as_float(u);
+#endif
+}
+
+__device__ __forceinline__ void tf32_split(float x, unsigned& big, unsigned& small) {
+    big = to_tf32(x);
+    small = to_tf32(x - tf32_value(big));   // exact difference (Sterbenz), then rounded
+}
+
+// d += A * B for one 16 x 8 x 8 TF32 tile held by the warp's 32 lanes (fragments above).
+// Every lane of the warp must call it together (it is warp-collective, mma.sync).
+__device__ __forceinline__ void mma_tf32_m16n8k8(float& d0, float& d1, float& d2, float& d3,
+                                                 const unsigned (&a)[4], unsigned b0,
+                                                 unsigned b1) {
+#if defined(TINYSR_EMULATE)
+    tinysr_emu::mma_tf32_m16n8k8(d0, d1, d2, d3, a, b0, b1);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile(
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+        : "+f"(d0), "+f"(d1), "+f"(d2), "+f"(d3)
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+    __trap();    // tensor-core TF32 needs sm_80 or newer: use v4 there
+#endif
+}
+
+// d += as*bb + ab*bs + ab*bb: the three passes of one 3xTF32 product (small terms first).
+// The emulator runs them as one collective call (one barrier instead of three).
+__device__ __forceinline__ void mma_tf32x3_m16n8k8(float& d0, float& d1, float& d2, float& d3,
+                                                   const unsigned (&ab)[4],
+                                                   const unsigned (&as)[4], unsigned bb0,
+                                                   unsigned bb1, unsigned bs0, unsigned bs1) {
+#if defined(TINYSR_EMULATE)
+    tinysr_emu::mma_tf32x3_m16n8k8(d0, d1, d2, d3, ab, as, bb0, bb1, bs0, bs1);
+#else
+    mma_tf32_m16n8k8(d0, d1, d2, d3, as, bb0, bb1);
+    mma_tf32_m16n8k8(d0, d1, d2, d3, ab, bs0, bs1);
+    mma_tf32_m16n8k8(d0, d1, d2, d3, ab, bb0, bb1);
+#endif
+}
+
+// The v5 mainloop: float only, BK = 8 (Tile64x256: one mma k-step a slice).
+template <typename Cfg, typename Gather>
+__device__ __forceinline__ void gemm_mainloop_tf32x3(Gather& g, int nslices,
+                                                     float (&acc)[4][16]) {
+    constexpr int BM = Cfg::BM, BN = Cfg::BN, BK = Cfg::BK;
+    static_assert(BK == 8, "one m16n8k8 step per slice");
+    constexpr int AS = BM + 8, BS = BN + 8;              // conflict-free fragment loads
+    __shared__ Vec16<float> As_raw[2 * BK * AS * 4 / 16];
+    __shared__ Vec16<float> Bs_raw[2 * BK * BS * 4 / 16];
+    float* As = reinterpret_cast<float*>(As_raw);   // As[buf][k][m]  (A stored transposed)
+    float* Bs = reinterpret_cast<float*>(Bs_raw);   // Bs[buf][k][n]
+
+    const int t = threadIdx.x, lane = t % 32, warp = t / 32;
+    const int gq = lane / 4, q = lane % 4;
+    const int wm = warp / Cfg::WN * 32, wn = warp % Cfg::WN * 64;   // the warp tile
+
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 16; ++j) acc[i][j] = 0.0f;
+
+    double_buffered_slices<BK, AS, BS>(
+        g, nslices, As, Bs, Cfg::a_col(t) * AS, Cfg::b_row(t) * BS,
+        [&](const float* A, const float* B) {
+            // A fragments of the warp's two 16-row tiles, split once, used by 8 column tiles
+            const float* Ab = A + wm + gq;
+            unsigned ab[2][4], as[2][4];
+#pragma unroll
+            for (int mi = 0; mi < 2; ++mi) {
+                tf32_split(Ab[q * AS + 16 * mi], ab[mi][0], as[mi][0]);
+                tf32_split(Ab[q * AS + 16 * mi + 8], ab[mi][1], as[mi][1]);
+                tf32_split(Ab[(q + 4) * AS + 16 * mi], ab[mi][2], as[mi][2]);
+                tf32_split(Ab[(q + 4) * AS + 16 * mi + 8], ab[mi][3], as[mi][3]);
+            }
+            const float* Bb = B + wn + gq;
+#pragma unroll
+            for (int nj = 0; nj < 8; ++nj) {
+                unsigned bb0, bs0, bb1, bs1;
+                tf32_split(Bb[q * BS + 8 * nj], bb0, bs0);
+                tf32_split(Bb[(q + 4) * BS + 8 * nj], bb1, bs1);
+#pragma unroll
+                for (int mi = 0; mi < 2; ++mi)
+                    mma_tf32x3_m16n8k8(acc[2 * mi][2 * nj], acc[2 * mi][2 * nj + 1],
+                                       acc[2 * mi + 1][2 * nj], acc[2 * mi + 1][2 * nj + 1],
+                                       ab[mi], as[mi], bb0, bb1, bs0, bs1);
+            }
+        });
+}
+
+template <typename Cfg>
+struct EngineTf32x3 {
+    static constexpr int TM = 4, TN = 16;
+    // acc[i][j]: row g + 8 i of the warp tile (i = 2 mi + half), column 8 (j / 2) + 2 q + j % 2
+    __device__ static __forceinline__ int row(int t, int i) {
+        return (t / 32) / Cfg::WN * 32 + 8 * i + (t % 32) / 4;
+    }
+    __device__ static __forceinline__ int col(int t, int j) {
+        return (t / 32) % Cfg::WN * 64 + 8 * (j / 2) + 2 * (t % 4) + j % 2;
+    }
+    template <typename Gather>
+    __device__ static __forceinline__ void run(Gather& g, int nslices, float (&acc)[4][16]) {
+        gemm_mainloop_tf32x3<Cfg>(g, nslices, acc);
+    }
+};
+
+// The v5 engine for float, v4's for double.
+template <typename T, typename Cfg> struct Tf32x3Or { typedef EngineV4<Cfg> type; };
+template <typename Cfg> struct Tf32x3Or<float, Cfg> { typedef EngineTf32x3<Cfg> type; };
 
 }  // namespace tinysr
 

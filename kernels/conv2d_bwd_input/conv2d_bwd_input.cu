@@ -290,9 +290,10 @@ struct BwdInputGatherV4 {
     __device__ __forceinline__ void slice_ready(const T*) {}
 };
 
-// The kernel body, for either forward-engine tile (Cfg = Tile64x256 or Tile64x128w).
-template <typename T, typename Cfg>
-__device__ __forceinline__ void conv2d_bwd_input_v4_body(
+// The kernel body, for either forward-engine tile (Cfg = Tile64x256 or Tile64x128w) and
+// engine (common.cuh section 7: EngineV4 for v4, EngineTf32x3 for v5).
+template <typename T, typename Cfg, typename Engine>
+__device__ __forceinline__ void conv2d_bwd_input_tile_body(
         const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ out,
         const tinysr::ConvShape& s, int Hg, int Wg, int off, tinysr::TapColumn* cols) {
     static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
@@ -301,18 +302,18 @@ __device__ __forceinline__ void conv2d_bwd_input_v4_body(
     BwdInputGatherV4<T, Cfg> g;
     g.init(gy, w, s, Hg, Wg, off, cols, m0, n0, threadIdx.x);
     __syncthreads();                           // the column table is complete
-    T acc[8][8];
-    tinysr::gemm_mainloop_v4<T, Cfg>(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
+    T acc[Engine::TM][Engine::TN];
+    Engine::run(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
 
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        const int col = n0 + Cfg::col(threadIdx.x, j);
+    for (int j = 0; j < Engine::TN; ++j) {
+        const int col = n0 + Engine::col(threadIdx.x, j);
         if (col >= P) continue;
         const int n = col / HgWg, hw = col - n * HgWg;
         T* op = out + n * C * HgWg + hw;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            const int c = m0 + Cfg::row(threadIdx.x, i);
+        for (int i = 0; i < Engine::TM; ++i) {
+            const int c = m0 + Engine::row(threadIdx.x, i);
             if (c < C) op[c * HgWg] = acc[i][j];
         }
     }
@@ -327,7 +328,8 @@ conv2d_bwd_input_v4(const T* __restrict__ gy, const T* __restrict__ w, T* __rest
     __shared__ tinysr::TapColumn cols[tinysr::Tile64x256::BN];
     const tinysr::ConvShape s =
         tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
-    conv2d_bwd_input_v4_body<T, tinysr::Tile64x256>(gy, w, out, s, Hg, Wg, off, cols);
+    conv2d_bwd_input_tile_body<T, tinysr::Tile64x256, tinysr::EngineV4<tinysr::Tile64x256>>(
+        gy, w, out, s, Hg, Wg, off, cols);
 }
 
 // 64 x 128 tile, 128 threads (common.cuh: Tile64x128w; chosen by the launch plan, as for
@@ -341,5 +343,25 @@ conv2d_bwd_input_v4_n128(const T* __restrict__ gy, const T* __restrict__ w,
     __shared__ tinysr::TapColumn cols[tinysr::Tile64x128w::BN];
     const tinysr::ConvShape s =
         tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
-    conv2d_bwd_input_v4_body<T, tinysr::Tile64x128w>(gy, w, out, s, Hg, Wg, off, cols);
+    conv2d_bwd_input_tile_body<T, tinysr::Tile64x128w, tinysr::EngineV4<tinysr::Tile64x128w>>(
+        gy, w, out, s, Hg, Wg, off, cols);
+}
+
+// ---------------------------------------------------------------------------------
+// v5 (stride 1): v4's gather on the forward's v5 engine, 3xTF32 on tensor cores
+// (common.cuh section 7; conv2d_fwd.cu v5 says what changes). Other strides run v3.
+// Double instantiations are v4 (Tf32x3Or).
+//   grid = (ceil(N*Hg*Wg / 256), ceil(C / 64)), block = 256.
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_bwd_input_v5(const T* __restrict__ gy, const T* __restrict__ w, T* __restrict__ out,
+                    int N, int C, int H, int W, int O, int KH, int KW, int Ho, int Wo,
+                    int stride, int pad, int replicate, int Hg, int Wg, int off) {
+    __shared__ tinysr::TapColumn cols[tinysr::Tile64x256::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_bwd_input_tile_body<T, tinysr::Tile64x256,
+                               typename tinysr::Tf32x3Or<T, tinysr::Tile64x256>::type>(
+        gy, w, out, s, Hg, Wg, off, cols);
 }

@@ -259,32 +259,34 @@ struct FwdGatherV4 {
     __device__ __forceinline__ void slice_ready(const T*) {}
 };
 
-// The kernel body, for either forward tile (Cfg = Tile64x256 or Tile64x128w).
-template <typename T, typename Cfg>
-__device__ __forceinline__ void conv2d_fwd_v4_body(const T* __restrict__ x,
-                                                   const T* __restrict__ w, T* __restrict__ y,
-                                                   const tinysr::ConvShape& s,
-                                                   tinysr::TapColumn* cols) {
+// The kernel body: a forward tile (Cfg = Tile64x256 or Tile64x128w) and an engine
+// (common.cuh section 7: EngineV4 for v4, EngineTf32x3 for v5) that says which
+// accumulators a thread holds.
+template <typename T, typename Cfg, typename Engine>
+__device__ __forceinline__ void conv2d_fwd_tile_body(const T* __restrict__ x,
+                                                     const T* __restrict__ w, T* __restrict__ y,
+                                                     const tinysr::ConvShape& s,
+                                                     tinysr::TapColumn* cols) {
     static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
     const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
     const int K = s.C * s.KH * s.KW, HoWo = s.Ho * s.Wo, P = s.N * HoWo, O = s.O;
     FwdGatherV4<T, Cfg> g;
     g.init(x, w, s, cols, m0, n0, threadIdx.x);
     __syncthreads();                          // the column table is complete
-    T acc[8][8];
-    tinysr::gemm_mainloop_v4<T, Cfg>(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
+    T acc[Engine::TM][Engine::TN];
+    Engine::run(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
 
-    // Epilogue: thread t owns rows m0 + Cfg::row(t, i), columns n0 + Cfg::col(t, j).
-    // For a fixed row, the 8 lanes with the same lm store 32 consecutive pixels.
+    // Epilogue: thread t owns rows m0 + Engine::row(t, i), columns n0 + Engine::col(t, j).
+    // v4: for a fixed row, the 8 lanes with the same lm store 32 consecutive pixels.
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        const int col = n0 + Cfg::col(threadIdx.x, j);
+    for (int j = 0; j < Engine::TN; ++j) {
+        const int col = n0 + Engine::col(threadIdx.x, j);
         if (col >= P) continue;
         const int n = col / HoWo, ij = col - n * HoWo;
         T* yp = y + n * O * HoWo + ij;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            const int m = m0 + Cfg::row(threadIdx.x, i);
+        for (int i = 0; i < Engine::TM; ++i) {
+            const int m = m0 + Engine::row(threadIdx.x, i);
             if (m < O) yp[m * HoWo] = acc[i][j];
         }
     }
@@ -299,7 +301,7 @@ conv2d_fwd_v4(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ 
     __shared__ tinysr::TapColumn cols[tinysr::Tile64x256::BN];
     const tinysr::ConvShape s =
         tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
-    conv2d_fwd_v4_body<T, tinysr::Tile64x256>(x, w, y, s, cols);
+    conv2d_fwd_tile_body<T, tinysr::Tile64x256, tinysr::EngineV4<tinysr::Tile64x256>>(x, w, y, s, cols);
 }
 
 // The same kernel with a 64 x 128 tile, 128 threads (common.cuh: Tile64x128w; the launch
@@ -314,5 +316,33 @@ conv2d_fwd_v4_n128(const T* __restrict__ x, const T* __restrict__ w, T* __restri
     __shared__ tinysr::TapColumn cols[tinysr::Tile64x128w::BN];
     const tinysr::ConvShape s =
         tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
-    conv2d_fwd_v4_body<T, tinysr::Tile64x128w>(x, w, y, s, cols);
+    conv2d_fwd_tile_body<T, tinysr::Tile64x128w, tinysr::EngineV4<tinysr::Tile64x128w>>(x, w, y, s,
+                                                                                   cols);
+}
+
+// ---------------------------------------------------------------------------------
+// v5: v4's slices (same gather, same 64 x 256 tile and cp.async double buffer) multiplied
+// on tensor cores: mma.sync m16n8k8 in TF32, three passes per product (3xTF32), which
+// keeps float32 accuracy (common.cuh section 7 explains the split and the fragments).
+// What changes from v4, and why it should be faster:
+//   - a warp's 32 x 64 tile per k is 16 mma instructions a pass (48 for three passes)
+//     instead of 2048 FMA instructions; the tensor cores' TF32 rate is several times the
+//     float FMA rate, so even three passes leave the FMA pipes' bound behind;
+//   - each thread still holds 64 accumulators (acc[4][16] in the fragment layout) and
+//     reads 8 A and 16 B values from shared memory per slice, now split into TF32 halves;
+//   - shared rows are padded by 8 floats so fragment loads hit 32 different banks.
+// Only float uses tensor cores; double instantiations are v4 (Tf32x3Or).
+// Its speed against v4 and cuDNN is what benchmarks/gpu_check.sh measures.
+//   grid = (ceil(N*Ho*Wo / 256), ceil(O / 64)), block = 256.
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_fwd_v5(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y, int N,
+              int C, int H, int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
+              int replicate) {
+    __shared__ tinysr::TapColumn cols[tinysr::Tile64x256::BN];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_fwd_tile_body<T, tinysr::Tile64x256, typename tinysr::Tf32x3Or<T, tinysr::Tile64x256>::type>(
+        x, w, y, s, cols);
 }

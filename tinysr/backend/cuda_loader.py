@@ -32,13 +32,14 @@ KERNELS = {
     "conv2d_fwd": {
         "file": "conv2d_fwd/conv2d_fwd.cu",
         "versions": {1: ("conv2d_fwd_v1",), 2: ("conv2d_fwd_v2",), 3: ("conv2d_fwd_v3",),
-                     4: ("conv2d_fwd_v4", "conv2d_fwd_v4_n128")},
+                     4: ("conv2d_fwd_v4", "conv2d_fwd_v4_n128"), 5: ("conv2d_fwd_v5",)},
     },
     "conv2d_bwd_input": {
         "file": "conv2d_bwd_input/conv2d_bwd_input.cu",
         "versions": {1: ("conv2d_bwd_input_v1",), 2: ("conv2d_bwd_input_v2",),
                      3: ("conv2d_bwd_input_v3",),
                      4: ("conv2d_bwd_input_v4", "conv2d_bwd_input_v4_n128"),
+                     5: ("conv2d_bwd_input_v5",),
                      "fold": ("conv2d_bwd_input_fold",)},
     },
     "conv2d_bwd_weight": {
@@ -62,13 +63,27 @@ KERNELS = {
 DEFAULT_VERSION = {"conv2d_fwd": 4, "conv2d_bwd_input": 4, "conv2d_bwd_weight": 4,
                    "bias_act": 2, "optim_update": 2}
 
+# Versions whose float instantiations multiply on tensor cores with the 3xTF32 split
+# (common.cuh section 7). Their float results carry a larger rounding bound.
+TF32X3_VERSIONS = {"conv2d_fwd": {5}, "conv2d_bwd_input": {5}}
+
+
+def error_terms(kernel, version, dtype, terms):
+    """The term count n of a test bound 2 n eps sum|a b| for a sum of `terms` products
+    (eps = 2^-24 for float). Plain float: n = terms. 3xTF32 float: each product is off by
+    up to about 3 * 2^-22 |ab| and the accumulators round three times a product, so
+    n = 3 terms + 6."""
+    tf32 = version in TF32X3_VERSIONS.get(kernel, ()) and np.dtype(dtype) == np.float32
+    return 3 * terms + 6 if tf32 else terms
+
+
 _CONV = ("const T*", "const T*", "T*") + ("int",) * 12   # N C H W O KH KW Ho Wo stride pad rep
 _BWD_W = ("const T*", "const T*", "T*", "T*") + ("int",) * 14   # ... + splits, kchunk
 SIGNATURES = {
-    **{f"conv2d_fwd_v{v}": _CONV for v in (1, 2, 3, 4)},
+    **{f"conv2d_fwd_v{v}": _CONV for v in (1, 2, 3, 4, 5)},
     "conv2d_fwd_v4_n128": _CONV,         # v4 on a 64 x 128 tile (launch_geometry.v4_fwd_tile)
     # gy, w, out, 12 conv ints, Hg, Wg, off (see conv2d_bwd_input.cu)
-    **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3, 4)},
+    **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3, 4, 5)},
     "conv2d_bwd_input_v4_n128": _CONV + ("int",) * 3,
     "conv2d_bwd_input_fold": ("const T*", "T*") + ("int",) * 5,     # N C H W pad
     **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3, 4)},

@@ -14,8 +14,10 @@ Tile sizes here must match the kernels: BM x BN = 64 x 128 for every "v3" (TileC
 Tile64x128 in kernels/common.cuh), 64 x 256 with 256 threads for the "v4" forward and
 backward-input (WarpTileConfig Tile64x256; entries *_v4) or 64 x 128 with 128 threads
 (Tile64x128w; entries *_v4_n128, picked per launch by v4_fwd_tile), 64 x 192 with 192
-threads for the "v4" backward-weight (Tile64x192), and 16 x 16 for every "v2"
-convolution. A mismatch fails every emulation test of that version.
+threads for the "v4" backward-weight (Tile64x192), 64 x 256 with 256 threads for the "v5"
+(tensor-core, 3xTF32) forward and backward-input, and 16 x 16 for every "v2"
+convolution. A mismatch fails every emulation test of that version. Backward-weight has
+no v5: asked for one, it runs v4.
 
 The SM count comes from ``launch.sm_count()`` where the launcher has it (cuda_loader:
 the current device's MultiProcessorCount) and is DEFAULT_SMS otherwise (the emulator).
@@ -92,7 +94,7 @@ def gemm_geometry(version, rows, cols, total_outputs):
         return (cdiv(cols, V2_TILE), cdiv(rows, V2_TILE), 1), (V2_TILE, V2_TILE, 1)
     if version == 3:
         return (cdiv(cols, V3_BN), cdiv(rows, V3_BM), 1), (THREADS, 1, 1)
-    if version == 4:
+    if version in (4, 5):
         return (cdiv(cols, V4_BN), cdiv(rows, V4_BM), 1), (V4_THREADS, 1, 1)
     raise ValueError(f"no conv version {version}")
 
@@ -150,8 +152,9 @@ def v4_fwd_tile(rows, cols, sms, dtype=np.float32):
 
 
 def _v4_or_v3(version, *sides):
-    """v4 packs tap coordinates into 16 bits; beyond V4_MAX_SIDE pixels a side run v3."""
-    return 3 if version == 4 and max(sides) > V4_MAX_SIDE else version
+    """v4 (and v5, its gather) packs tap coordinates into 16 bits; beyond V4_MAX_SIDE
+    pixels a side run v3."""
+    return 3 if version in (4, 5) and max(sides) > V4_MAX_SIDE else version
 
 
 def bwd_weight_geometry(version, O, CKK, K):
@@ -215,8 +218,8 @@ def conv2d_backward_input(xp, launch, gy, w, x_shape, stride, padding, padding_m
     fold = rep == 1 and padding > 0
     Hg, Wg, off = (H + 2 * padding, W + 2 * padding, 0) if fold else (H, W, padding)
     _check_int32(N * C * Hg * Wg, gy.size, O * KH * KW)
-    if version == 4 and stride != 1:
-        version = 3                      # v4 gathers gy taps for stride 1 only
+    if version in (4, 5) and stride != 1:
+        version = 3                      # v4 and v5 gather gy taps for stride 1 only
     version = _v4_or_v3(version, Hg + padding, Wg + padding)
     out = xp.empty((N, C, Hg, Wg), dtype=dt)
     grid, block = gemm_geometry(version, C, N * Hg * Wg, out.size)
@@ -251,6 +254,7 @@ def conv2d_backward_weight(xp, launch, gy, x, w_shape, stride, padding, padding_
     rep = _mode(padding_mode)
     CKK, K = C * KH * KW, N * Ho * Wo
     _check_int32(x.size, gy.size, K)
+    version = 4 if version == 5 else version      # no tensor-core backward-weight (yet)
     version = _v4_or_v3(version, KH + padding, KW + padding)
     grid, block, splits, kchunk = bwd_weight_geometry(version, O, CKK, K)
     _check_int32(splits * O * CKK)
