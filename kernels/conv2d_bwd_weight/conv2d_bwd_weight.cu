@@ -299,38 +299,36 @@ struct BwdWeightGatherV4 {
     }
 };
 
-template <typename T>
-__global__ void __launch_bounds__(tinysr::Tile64x192::THREADS, sizeof(T) == 4 ? 2 : 1)
-conv2d_bwd_weight_v4(const T* __restrict__ gy, const T* __restrict__ x,
-                     T* __restrict__ part_gw, T* __restrict__ part_gb, int N, int C, int H,
-                     int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
-                     int replicate, int splits, int kchunk) {
-    typedef tinysr::Tile64x192 Cfg;
+// The kernel body: a backward-weight tile (Cfg = Tile64x192 for v4, Tile64x256 for v5)
+// and an engine (common.cuh section 7: EngineV4 or EngineTf32x3) that says which
+// accumulators a thread holds. The gather and the bias sums depend on Cfg only.
+template <typename T, typename Cfg, typename Engine>
+__device__ __forceinline__ void conv2d_bwd_weight_tile_body(
+    const T* __restrict__ gy, const T* __restrict__ x, T* __restrict__ part_gw,
+    T* __restrict__ part_gb, const tinysr::ConvShape& s, int kchunk, tinysr::TapColumn* cols,
+    T (&red)[Cfg::BM][Cfg::BK]) {
     static_assert(Cfg::THREADS == Cfg::BN, "one thread per column of the tap table");
-    __shared__ tinysr::TapColumn cols[Cfg::BN];
-    __shared__ T red[Cfg::BM][Cfg::BK];
-    const tinysr::ConvShape s =
-        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    const int O = s.O;
     const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
-    const int CKK = C * KH * KW, K = N * Ho * Wo;
+    const int CKK = s.C * s.KH * s.KW, K = s.N * s.Ho * s.Wo;
     const int kbeg = blockIdx.z * kchunk, kend = K < kbeg + kchunk ? K : kbeg + kchunk;
     const bool bias = blockIdx.x == 0;
     BwdWeightGatherV4<T, Cfg> g;
     g.init(gy, x, s, kbeg, kend, cols, m0, n0, threadIdx.x, bias);
     __syncthreads();                           // the column table is complete
-    T acc[8][8];
+    T acc[Engine::TM][Engine::TN];
     const int nslices = kend > kbeg ? (kend - kbeg + Cfg::BK - 1) / Cfg::BK : 0;
-    tinysr::gemm_mainloop_v4<T, Cfg>(g, nslices, acc);   // ends with __syncthreads()
+    Engine::run(g, nslices, acc);              // ends with __syncthreads()
 
     const int t = threadIdx.x;
     T* out = part_gw + blockIdx.z * O * CKK;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-        const int col = n0 + Cfg::col(t, j);
+    for (int j = 0; j < Engine::TN; ++j) {
+        const int col = n0 + Engine::col(t, j);
         if (col >= CKK) continue;
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            const int o = m0 + Cfg::row(t, i);
+        for (int i = 0; i < Engine::TM; ++i) {
+            const int o = m0 + Engine::row(t, i);
             if (o < O) out[o * CKK + col] = acc[i][j];
         }
     }
@@ -347,6 +345,51 @@ conv2d_bwd_weight_v4(const T* __restrict__ gy, const T* __restrict__ x,
             part_gb[blockIdx.z * O + m0 + t] = sum;
         }
     }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x192::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_bwd_weight_v4(const T* __restrict__ gy, const T* __restrict__ x,
+                     T* __restrict__ part_gw, T* __restrict__ part_gb, int N, int C, int H,
+                     int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
+                     int replicate, int splits, int kchunk) {
+    typedef tinysr::Tile64x192 Cfg;
+    __shared__ tinysr::TapColumn cols[Cfg::BN];
+    __shared__ T red[Cfg::BM][Cfg::BK];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_bwd_weight_tile_body<T, Cfg, tinysr::EngineV4<Cfg>>(gy, x, part_gw, part_gb, s,
+                                                               kchunk, cols, red);
+}
+
+// ---------------------------------------------------------------------------------
+// v5: v4's gather, bias sums and split-K, multiplied on tensor cores as conv2d_fwd v5
+// (mma.sync m16n8k8 TF32, three passes per product: 3xTF32, float32 accuracy; common.cuh
+// section 7). The mma step needs BK = 8, and a WarpTileConfig's BK is its warp count, so
+// v5 runs on the forward's 64 x 256 tile with 256 threads, not v4's 64 x 192 (BK = 6).
+// What changes from v4, and why it should be faster:
+//   - a warp's 32 x 64 tile per 8-deep k-slice is 48 mma instructions (16 a pass)
+//     instead of 512 warp-wide FMA instructions;
+//   - the price: VDSR's 576 weight columns fill three 256-wide tiles (768 columns), so a
+//     quarter of the tensor-core work is padding, against none for v4's 192-wide tiles.
+//     Whether the tensor cores more than pay for it is what benchmarks/gpu_check.sh
+//     measures.
+// Only float uses tensor cores; double instantiations run the v4 engine on this tile.
+//   grid = (ceil(C*KH*KW / 256), ceil(O / 64), splits), block = 256.
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_bwd_weight_v5(const T* __restrict__ gy, const T* __restrict__ x,
+                     T* __restrict__ part_gw, T* __restrict__ part_gb, int N, int C, int H,
+                     int W, int O, int KH, int KW, int Ho, int Wo, int stride, int pad,
+                     int replicate, int splits, int kchunk) {
+    typedef tinysr::Tile64x256 Cfg;
+    __shared__ tinysr::TapColumn cols[Cfg::BN];
+    __shared__ T red[Cfg::BM][Cfg::BK];
+    const tinysr::ConvShape s =
+        tinysr::make_shape(N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate);
+    conv2d_bwd_weight_tile_body<T, Cfg, typename tinysr::Tf32x3Or<T, Cfg>::type>(
+        gy, x, part_gw, part_gb, s, kchunk, cols, red);
 }
 
 // ---------------------------------------------------------------------------------

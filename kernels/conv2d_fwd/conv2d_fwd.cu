@@ -325,8 +325,9 @@ conv2d_fwd_v4_n128(const T* __restrict__ x, const T* __restrict__ w, T* __restri
 // on tensor cores: mma.sync m16n8k8 in TF32, three passes per product (3xTF32), which
 // keeps float32 accuracy (common.cuh section 7 explains the split and the fragments).
 // What changes from v4, and why it should be faster:
-//   - a warp's 32 x 64 tile per k is 16 mma instructions a pass (48 for three passes)
-//     instead of 2048 FMA instructions; the tensor cores' TF32 rate is several times the
+//   - a warp's 32 x 64 tile per 8-deep k-slice is 16 mma instructions a pass (48 for
+//     three passes) instead of 512 warp-wide FMA instructions (32 x 64 x 8 multiply-adds,
+//     32 lanes each); the tensor cores' TF32 rate is several times the
 //     float FMA rate, so even three passes leave the FMA pipes' bound behind;
 //   - each thread still holds 64 accumulators (acc[4][16] in the fragment layout) and
 //     reads 8 A and 16 B values from shared memory per slice, now split into TF32 halves;

@@ -46,6 +46,7 @@ KERNELS = {
         "file": "conv2d_bwd_weight/conv2d_bwd_weight.cu",
         "versions": {1: ("conv2d_bwd_weight_v1",), 2: ("conv2d_bwd_weight_v2",),
                      3: ("conv2d_bwd_weight_v3",), 4: ("conv2d_bwd_weight_v4",),
+                     5: ("conv2d_bwd_weight_v5",),
                      "reduce": ("conv2d_bwd_weight_reduce",)},
     },
     "bias_act": {
@@ -65,7 +66,7 @@ DEFAULT_VERSION = {"conv2d_fwd": 4, "conv2d_bwd_input": 4, "conv2d_bwd_weight": 
 
 # Versions whose float instantiations multiply on tensor cores with the 3xTF32 split
 # (common.cuh section 7). Their float results carry a larger rounding bound.
-TF32X3_VERSIONS = {"conv2d_fwd": {5}, "conv2d_bwd_input": {5}}
+TF32X3_VERSIONS = {"conv2d_fwd": {5}, "conv2d_bwd_input": {5}, "conv2d_bwd_weight": {5}}
 
 
 def error_terms(kernel, version, dtype, terms):
@@ -86,7 +87,7 @@ SIGNATURES = {
     **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3, 4, 5)},
     "conv2d_bwd_input_v4_n128": _CONV + ("int",) * 3,
     "conv2d_bwd_input_fold": ("const T*", "T*") + ("int",) * 5,     # N C H W pad
-    **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3, 4)},
+    **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3, 4, 5)},
     "conv2d_bwd_weight_reduce": ("const T*", "const T*", "T*", "T*", "int", "int", "int"),
     # x, b, y, has_bias, act, slope, C, inner, total
     **{f"bias_act_fwd_v{v}": ("const T*", "const T*", "T*", "int", "int", "T",

@@ -14,10 +14,9 @@ Tile sizes here must match the kernels: BM x BN = 64 x 128 for every "v3" (TileC
 Tile64x128 in kernels/common.cuh), 64 x 256 with 256 threads for the "v4" forward and
 backward-input (WarpTileConfig Tile64x256; entries *_v4) or 64 x 128 with 128 threads
 (Tile64x128w; entries *_v4_n128, picked per launch by v4_fwd_tile), 64 x 192 with 192
-threads for the "v4" backward-weight (Tile64x192), 64 x 256 with 256 threads for the "v5"
-(tensor-core, 3xTF32) forward and backward-input, and 16 x 16 for every "v2"
-convolution. A mismatch fails every emulation test of that version. Backward-weight has
-no v5: asked for one, it runs v4.
+threads for the "v4" backward-weight (Tile64x192), 64 x 256 with 256 threads for every
+"v5" (tensor-core, 3xTF32: forward, backward-input, backward-weight), and 16 x 16 for
+every "v2" convolution. A mismatch fails every emulation test of that version.
 
 The SM count comes from ``launch.sm_count()`` where the launcher has it (cuda_loader:
 the current device's MultiProcessorCount) and is DEFAULT_SMS otherwise (the emulator).
@@ -32,6 +31,7 @@ V2_TILE = 16                  # v2 convolutions: 16 x 16 threads, 16 x 16 output
 V3_BM, V3_BN, V3_BK = 64, 128, 8
 V4_BM, V4_BN, V4_THREADS = 64, 256, 256           # v4 forward / backward-input
 V4W_BM, V4W_BN, V4W_THREADS = 64, 192, 192        # v4 backward-weight
+V5_BM, V5_BN, V5_THREADS = 64, 256, 256           # every v5 (mma needs the 256-thread tile)
 V4N_BN, V4N_THREADS = 128, 128          # v4 forward / backward-input, small tile
 # Resident warps per SM of the v4 forward engine: float needs 128 registers a thread
 # (__launch_bounds__(..., 2 or 4)), so 16 warps whatever the block; double ~2x that.
@@ -163,14 +163,15 @@ def bwd_weight_geometry(version, O, CKK, K):
     if version == 1:
         grid, block = _1d(O * CKK + O)
         return grid, block, 1, K
-    tm, tn = {2: (V2_TILE, V2_TILE), 3: (V3_BM, V3_BN), 4: (V4W_BM, V4W_BN)}[version]
+    tm, tn = {2: (V2_TILE, V2_TILE), 3: (V3_BM, V3_BN), 4: (V4W_BM, V4W_BN),
+              5: (V5_BM, V5_BN)}[version]
     tiles = cdiv(O, tm) * cdiv(CKK, tn)
     splits = max(1, min(cdiv(SPLIT_TARGET_BLOCKS, tiles), cdiv(K, SPLIT_MIN_K)))
     kchunk = cdiv(cdiv(K, splits), 16) * 16
     splits = cdiv(K, kchunk)
-    if version == 4:
-        return ((cdiv(CKK, V4W_BN), cdiv(O, V4W_BM), splits), (V4W_THREADS, 1, 1), splits,
-                kchunk)
+    if version in (4, 5):
+        threads = V4W_THREADS if version == 4 else V5_THREADS
+        return ((cdiv(CKK, tn), cdiv(O, tm), splits), (threads, 1, 1), splits, kchunk)
     grid, block = gemm_geometry(version, O, CKK, 0)
     return (grid[0], grid[1], splits), block, splits, kchunk
 
@@ -254,7 +255,6 @@ def conv2d_backward_weight(xp, launch, gy, x, w_shape, stride, padding, padding_
     rep = _mode(padding_mode)
     CKK, K = C * KH * KW, N * Ho * Wo
     _check_int32(x.size, gy.size, K)
-    version = 4 if version == 5 else version      # no tensor-core backward-weight (yet)
     version = _v4_or_v3(version, KH + padding, KW + padding)
     grid, block, splits, kchunk = bwd_weight_geometry(version, O, CKK, K)
     _check_int32(splits * O * CKK)
