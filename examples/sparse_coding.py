@@ -39,7 +39,10 @@ def main():
     ap.add_argument("--atoms", type=int, default=1024)
     ap.add_argument("--samples", type=int, default=None, help="default 100,000 (tip) / 50,000 (cvpr08)")
     ap.add_argument("--iters", type=int, default=None, help="default 40 (tip) / 50 (cvpr08)")
-    ap.add_argument("--seed", type=int, default=0, help="cvpr08: the sampling and training seed")
+    ap.add_argument("--seed", type=int, default=0, help="the sampling and training seed")
+    ap.add_argument("--positions", choices=["meshgrid", "uniform"], default="meshgrid",
+                    help="tip: training positions as sample_patches.m takes them (clustered "
+                         "on a few rows), or drawn uniformly")
     ap.add_argument("--solvers", nargs="*", default=["feature_sign", "fista"],
                     choices=["feature_sign", "fista"])
     ap.add_argument("--fista-iters", type=int, default=100)
@@ -55,8 +58,8 @@ def main():
     args.samples = 100_000 if args.samples is None else args.samples
     args.iters = 40 if args.iters is None else args.iters
 
-    opts = {} if (args.atoms, args.samples, args.iters) == (1024, 100_000, 40) else \
-        {"n_atoms": args.atoms, "n_samples": args.samples, "n_iter": args.iters}
+    opts = {"n_atoms": args.atoms, "n_samples": args.samples, "n_iter": args.iters, "seed": args.seed,
+            "positions": args.positions}
     model = scsr.get_model(args.scale, **opts)
     print(f"dictionary: Dh {model.Dh.shape}, Dl {model.Dl.shape}; training took {model.train_seconds:.0f} s")
 

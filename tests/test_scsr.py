@@ -56,6 +56,32 @@ def test_patch_pairs_and_pruning():
     np.testing.assert_allclose(np.linalg.norm(X[:, :25], axis=1), np.sqrt(25 / 125))
 
 
+def test_sample_positions_cluster_on_rows():
+    xs, ys = scsr.sample_positions(6, 5, 12, np.random.default_rng(0))
+    # meshgrid(x, y)(:) runs y fastest: rows x(1) x5, x(2) x5, x(3) x2
+    assert len(set(xs[:5])) == 1 and len(set(xs[5:10])) == 1 and xs[0] != xs[5]
+    assert sorted(ys[:5]) == list(range(5)) and list(ys[5:10]) == list(ys[:5])
+    assert len(xs) == 12
+
+
+def test_meshgrid_patch_pairs_match_a_literal_replica():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (30, 34)).astype(np.uint8)
+    Xh, Xl = scsr.sample_patch_pairs([img], 2, 40, rng=3, positions="meshgrid")
+    # sample_patches.m: rows randperm(30-11) + 5, cols randperm(34-11) + 5, 0-based here
+    r, c = scsr.sample_positions(30 - 11, 34 - 11, 40, np.random.default_rng(3))
+    ys, xs = r + 5, c + 5
+    assert len(set(ys[:23])) == 1 and len(set(ys)) == 2  # 40 positions on 2 rows
+    for k in (0, 17, 39):
+        patch = img[ys[k]:ys[k] + 5, xs[k]:xs[k] + 5].astype(np.float64).ravel()
+        np.testing.assert_allclose(Xh[k], patch - patch.mean())
+    mid = imresize(imresize(img, scale=0.5), shape=img.shape).astype(np.float64)
+    maps = scsr_feature_maps(mid)
+    np.testing.assert_allclose(Xl[39], maps[:, ys[39]:ys[39] + 5, xs[39]:xs[39] + 5].ravel())
+    with pytest.raises(ValueError, match="positions"):
+        scsr.sample_patch_pairs([img], 2, 40, positions="random")
+
+
 def test_rgb2gray_matches_matlab_weights():
     px = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]]], np.uint8)
     np.testing.assert_array_equal(scsr.rgb2gray(px), [[76, 150, 29, 18]])
@@ -144,3 +170,29 @@ def test_dictionary_round_trip(tiny_model, tmp_path):
     checkpoint.save({"method": "aplus"}, tmp_path / "x.npz")
     with pytest.raises(checkpoint.CheckpointError, match="not an ScSR model"):
         scsr.ScSRModel.load(tmp_path / "x.npz")
+
+
+def test_legacy_checkpoint_and_cache_mismatch(tiny_model, tmp_path, monkeypatch, capsys):
+    """A checkpoint written before `positions` existed was trained on uniform positions; the
+    cache must not hand it out under the new default's (meshgrid) file name."""
+    from dataclasses import asdict
+    from tinysr.classic.model_cache import cached_model
+    cfg = asdict(tiny_model.config)
+    del cfg["positions"]
+    legacy = {"method": "scsr", "config": cfg, "Dh": tiny_model.Dh, "Dl": tiny_model.Dl,
+              "train_seconds": 1.0, "history": np.asarray(tiny_model.history)}
+    monkeypatch.setenv("TINYSR_CACHE", str(tmp_path))
+    want = scsr.ScSRConfig(**{**cfg, "positions": "meshgrid"})
+    path = tmp_path / "models" / want.file_name()
+    path.parent.mkdir()
+    checkpoint.save(legacy, path)
+    assert scsr.ScSRModel.load(path).config.positions == "uniform"
+    trained = []
+    def train(config, progress):
+        trained.append(config)
+        return scsr.ScSRModel(config, tiny_model.Dh, tiny_model.Dl, 0.0, tiny_model.history)
+    got = cached_model("ScSR", want, scsr.ScSRModel, train)
+    assert trained == [want] and got.config == want and "retraining" in capsys.readouterr().out
+    assert scsr.ScSRModel.load(path).config == want            # the file now holds the recipe
+    assert cached_model("ScSR", want, scsr.ScSRModel, train).config == want and len(trained) == 1
+

@@ -94,14 +94,6 @@ def test_optimality_gap_flags_wrong_points():
 
 # --- training -----------------------------------------------------------------------------
 
-def test_sample_positions_cluster_on_rows():
-    xs, ys = cv.sample_positions(6, 5, 12, np.random.default_rng(0))
-    # meshgrid(x, y)(:) runs y fastest: rows x(1) x5, x(2) x5, x(3) x2
-    assert len(set(xs[:5])) == 1 and len(set(xs[5:10])) == 1 and xs[0] != xs[5]
-    assert sorted(ys[:5]) == list(range(5)) and list(ys[5:10]) == list(ys[:5])
-    assert len(xs) == 12
-
-
 def test_sample_image_pairs_match_a_literal_replica():
     rng = np.random.default_rng(0)
     img = (rng.random((40, 47)) * 255).round().astype(np.uint8)

@@ -16,7 +16,12 @@ def cached_model(label, config, model_cls, train, retrain=False, progress=True):
     """``model_cls.load`` from ``$TINYSR_CACHE/models/<config.file_name()>``, else train and save."""
     path = cache_dir() / "models" / config.file_name()
     if path.exists() and not retrain:
-        return model_cls.load(path)
+        model = model_cls.load(path)
+        if model.config == config:
+            return model
+        # e.g. a file written before a default changed: its name no longer says its recipe
+        print(f"{label} x{config.scale}: {path} holds {model.config}, not the requested "
+              f"{config}; retraining")
     model = train(config, progress=progress)
     model.save(path)
     print(f"{label} x{config.scale}: saved {path}")

@@ -17,7 +17,10 @@ buffers, solving on the active set only and skipping zero features (see
 `_hr_patches_fast`); `upscale(..., reference=True)` runs the plain loop it must equal.
 
 Training: 100,000 random 5x5 positions over the T91 grey images (rgb2gray), in
-proportion to image size; pairs whose HR patch variance is <= 10 are dropped. HR vectors
+proportion to image size, taken as sample_patches.m does: the first n points of a
+meshgrid of two random permutations, which clusters them on a few rows of each image
+(``positions="uniform"`` draws them uniformly instead: Set5 x3 +0.04 dB after 10
+rounds, docs/results.md); pairs whose HR patch variance is <= 10 are dropped. HR vectors
 (mean-removed patches) and LR features are each l2-normalised, stacked as
 [sqrt(25) Xh; sqrt(100) Xl] and renormalised, as train_coupled_dict.m does. Note this
 weighs the LR block 2:1 over the HR block, the opposite of the paper's 1/sqrt(N),
@@ -27,8 +30,6 @@ lambda 0.15) and the constrained least-squares dictionary update (||d_j|| <= 1) 
 through its Lagrange dual, 40 rounds, full batch.
 
 Differences from the released code, all deliberate:
-- training positions are drawn uniformly without replacement; sample_patches.m takes
-  the first n points of a meshgrid of two permutations, which clusters them on a few rows;
 - the test LR is the float Y of the evaluation protocol, not a uint8 image;
 - atoms no signal uses keep their previous value in the dictionary update (the dual is
   singular in their coordinates; MATLAB's fmincon returns an arbitrary value there).
@@ -62,6 +63,7 @@ class ScSRConfig:
     n_iter: int = 40
     solver: str = "feature_sign"  # training code solver: "feature_sign" or "fista"
     seed: int = 0
+    positions: str = "meshgrid"  # training positions: "meshgrid" (sample_patches.m) or "uniform"
 
     def file_name(self):
         return config_file_name("scsr", self)
@@ -77,6 +79,8 @@ class ScSRModel:
 
     # A coupled dictionary checkpoint; scsr_cvpr08's model reuses it with its own tag and config.
     METHOD, DESCRIPTION = "scsr", "an ScSR model"
+    # Config fields added after checkpoints were written, with the value those files used.
+    LEGACY_CONFIG = {"positions": "uniform"}
 
     @classmethod
     def config_class(cls):
@@ -94,7 +98,8 @@ class ScSRModel:
         if st.get("method") != cls.METHOD:
             raise checkpoint.CheckpointError(
                 f"{path}: not {cls.DESCRIPTION} (method {st.get('method')!r})")
-        return cls(cls.config_class()(**st["config"]), st["Dh"], st["Dl"], float(st["train_seconds"]),
+        config = {**cls.LEGACY_CONFIG, **st["config"]}
+        return cls(cls.config_class()(**config), st["Dh"], st["Dl"], float(st["train_seconds"]),
                    st["history"])
 
 
@@ -109,9 +114,24 @@ def rgb2gray(img):
                                                           0.114020904255103]))
 
 
-def sample_patch_pairs(images, scale, n_samples, patch=5, rng=None):
+def sample_positions(n_rows, n_cols, n, rng):
+    """sample_patches.m's positions (0-based row, col indices into ranges of n_rows, n_cols):
+    x = randperm(n_rows), y = randperm(n_cols), [X, Y] = meshgrid(x, y), the first n of
+    X(:), Y(:). Column-major order keeps x fixed while y runs, so consecutive positions
+    share a row: n positions fall on only about n / n_cols rows of the image."""
+    x = rng.permutation(n_rows)
+    y = rng.permutation(n_cols)
+    k = np.arange(min(n, n_rows * n_cols))
+    return x[k // n_cols], y[k % n_cols]
+
+
+def sample_patch_pairs(images, scale, n_samples, patch=5, rng=None, positions="meshgrid"):
     """(Xh, Xl): mean-removed HR patches (n, patch^2) and LR features (n, 4 patch^2)
-    from uint8 grey images, as rnd_smp_patch.m / sample_patches.m."""
+    from uint8 grey images, as rnd_smp_patch.m / sample_patches.m. ``positions``:
+    "meshgrid" takes sample_patches.m's row-clustered positions (`sample_positions`),
+    "uniform" draws them uniformly without replacement over the same range."""
+    if positions not in ("uniform", "meshgrid"):
+        raise ValueError(f"positions must be 'uniform' or 'meshgrid', not {positions!r}")
     rng = np.random.default_rng(rng)
     sizes = np.array([im.size for im in images], np.float64)
     per_image = np.floor(sizes * n_samples / sizes.sum()).astype(int)
@@ -122,8 +142,12 @@ def sample_patch_pairs(images, scale, n_samples, patch=5, rng=None):
         rows = np.arange(patch, hr.shape[0] - patch - 1)  # MATLAB randperm(n-2p-1) + p, 0-based
         cols = np.arange(patch, hr.shape[1] - patch - 1)
         n = min(n, rows.size * cols.size)
-        pick = rng.choice(rows.size * cols.size, n, replace=False)
-        ys, xs = rows[pick // cols.size], cols[pick % cols.size]
+        if positions == "meshgrid":
+            r, c = sample_positions(rows.size, cols.size, n, rng)
+            ys, xs = rows[r], cols[c]
+        else:
+            pick = rng.choice(rows.size * cols.size, n, replace=False)
+            ys, xs = rows[pick // cols.size], cols[pick % cols.size]
         hwin = np.lib.stride_tricks.sliding_window_view(hr.astype(np.float64), (patch, patch))
         h = hwin[ys, xs].reshape(n, -1)
         fwin = np.lib.stride_tricks.sliding_window_view(scsr_feature_maps(mid.astype(np.float64)),
@@ -222,7 +246,8 @@ def load_training_images(root=None):
 def train(config=ScSRConfig(), images=None, progress=True, log=print):
     t0 = time.perf_counter()
     images = load_training_images() if images is None else images
-    Xh, Xl = sample_patch_pairs(images, config.scale, config.n_samples, config.patch, config.seed)
+    Xh, Xl = sample_patch_pairs(images, config.scale, config.n_samples, config.patch, config.seed,
+                                config.positions)
     X = coupled_training_set(Xh, Xl, config.var_threshold)
     log(f"ScSR x{config.scale}: {Xh.shape[0]} sampled pairs, {X.shape[0]} after pruning")
     D, hist = train_dictionary(X, config.n_atoms, config.lam, config.n_iter, config.solver,

@@ -55,7 +55,7 @@ from .features import scsr_feature_maps
 from .lasso import feature_sign
 from .model_cache import cached_model, config_file_name
 from .nnlasso import nn_lasso
-from .scsr import ScSRModel, rgb2gray
+from .scsr import ScSRModel, rgb2gray, sample_positions
 
 LZ = 2  # the LR image is always upscaled by 2 for features
 
@@ -83,6 +83,7 @@ class ScSRCVPR08Model(ScSRModel):
     fobj_avg per epoch. Saved and loaded as ScSRModel does, under its own method tag."""
     config: ScSRCVPR08Config
     METHOD, DESCRIPTION = "scsr-cvpr08", "a CVPR-08 ScSR model"
+    LEGACY_CONFIG = {}
 
     @classmethod
     def config_class(cls):
@@ -90,16 +91,6 @@ class ScSRCVPR08Model(ScSRModel):
 
 
 # --- training data ------------------------------------------------------------------------
-
-def sample_positions(n_rows, n_cols, n, rng):
-    """sample_patches.m's positions, 0-based LR (row, col): x = randperm(n_rows), y =
-    randperm(n_cols), [X, Y] = meshgrid(x, y), first n of X(:), Y(:). Column-major order
-    keeps x fixed while y runs, so consecutive positions share a row."""
-    x = rng.permutation(n_rows)
-    y = rng.permutation(n_cols)
-    k = np.arange(min(n, n_rows * n_cols))
-    return x[k // n_cols], y[k % n_cols]
-
 
 def _colmajor(blocks):
     """Flatten the last two axes (rows, cols) MATLAB-style: rows fastest."""
@@ -395,7 +386,7 @@ def scsr_cvpr08_upscaler(scale, input_range="unit", solver="solvelasso", lam=Non
     return lambda lr, ilr, s: upscale(model, lr, input_range=input_range, solver=solver, lam=lam)
 
 
-__all__ = ["ScSRCVPR08Config", "ScSRCVPR08Model", "sample_positions", "sample_image_pairs",
+__all__ = ["ScSRCVPR08Config", "ScSRCVPR08Model", "sample_image_pairs",
            "sample_patch_pairs", "coupled_training_set", "lasso_codes", "basis_update", "train_dictionary",
            "train",
            "lr_grid", "upscale", "get_model", "scsr_cvpr08_upscaler"]
