@@ -152,6 +152,20 @@ def test_model_round_trip(tiny_model, tmp_path):
     assert not list(tmp_path.glob(".tmp-*"))  # written atomically, no temp file left
 
 
+def test_saved_model_evaluates_with_eval_model(tiny_model, tmp_path):
+    # `tinysr eval --model FILE` on an A+ file runs aplus.upscale (tinysr.classic.saved)
+    from tinysr import evaluate as ev
+    model, imgs = tiny_model
+    path = tmp_path / "aplus_x2.npz"
+    model.save(path)
+    lr = imresize(imgs[1][:40, :40], scale=0.5)
+    mid = imresize(lr, scale=2)
+    up = ev.upscaler_from_checkpoint(str(path), 2)
+    np.testing.assert_array_equal(up(lr, mid, 2), aplus.upscale(model, lr, mid=mid))
+    with pytest.raises(ValueError, match="x2 aplus model"):
+        ev.upscaler_from_checkpoint(str(path), 4)
+
+
 def test_fast_upscale_equals_per_window_reference(tiny_model):
     # upscale() projects blocks and fuses regression with the overlap average; recompute
     # it the slow way: gather each window, project, pick the anchor, regress, average.

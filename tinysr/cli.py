@@ -77,27 +77,51 @@ def cmd_upscale(args):
 
 
 def add_import_weights(sub):
-    p = sub.add_parser("import-weights", help="convert published weights to a tinysr checkpoint")
-    p.add_argument("model", choices=["srcnn"], help="which published model format")
-    p.add_argument("source", help="the authors' file (SRCNN: x2.mat / x3.mat / x4.mat)")
+    p = sub.add_parser("import-weights", help="convert published weights or dictionaries to a tinysr checkpoint")
+    p.add_argument("model", choices=["srcnn", "scsr", "scsr-cvpr08"], help="which published model format")
+    p.add_argument("source", help="the authors' file (SRCNN: x2.mat / x3.mat / x4.mat; ScSR TIP: "
+                                  "D_1024_0.15_5.mat, the x2 dictionary; ScSR CVPR-08: Dictionary.mat, x3)")
     p.add_argument("output", help="the .npz checkpoint to write")
-    p.add_argument("--scale", type=int, default=None, help="default: read from a name like x3.mat")
+    p.add_argument("--scale", type=int, default=None,
+                   help="default: read from a name like x3.mat (SRCNN), from Dh's shape (scsr-cvpr08); "
+                        "scsr dictionaries do not say it")
     p.set_defaults(func=cmd_import_weights)
 
 
-def cmd_import_weights(args):
+def _scale_from_name(source):
     import re
+    found = re.search(r"x([234])", source)
+    return int(found.group(1)) if found else None
 
+
+def cmd_import_weights(args):
     from . import checkpoint
+
+    scale = args.scale
+    if args.model in ("scsr", "scsr-cvpr08"):
+        from .classic.scsr_matlab import scsr_cvpr08_from_mat, scsr_from_mat
+        if args.model == "scsr" and scale is None:
+            scale = _scale_from_name(args.source)
+            if scale is None:
+                sys.exit(f"tinysr import-weights: an ScSR dictionary file does not say its scale "
+                         f"(Yang's D_1024_0.15_5.mat is x2); pass --scale")
+        try:
+            model = (scsr_from_mat(args.source, scale) if args.model == "scsr"
+                     else scsr_cvpr08_from_mat(args.source, scale))
+        except (ValueError, FileNotFoundError) as err:
+            sys.exit(f"tinysr import-weights: {err}")
+        model.save(args.output)
+        print(f"wrote {args.output}: {args.model} dictionary, {model.Dh.shape[1]} atoms, "
+              f"x{model.config.scale}")
+        return 0
+
     from .models.registry import model_state
     from .models.srcnn_matlab import srcnn_from_mat
 
-    scale = args.scale
     if scale is None:
-        found = re.search(r"x([234])", args.source)
-        if not found:
+        scale = _scale_from_name(args.source)
+        if scale is None:
             sys.exit(f"tinysr import-weights: cannot tell the scale of {args.source}; pass --scale")
-        scale = int(found.group(1))
     try:
         model = srcnn_from_mat(args.source)
     except (ValueError, FileNotFoundError) as err:

@@ -29,7 +29,12 @@ CSV_COLUMNS = ("method", "set", "scale", "image", "psnr", "ssim")
 
 
 def upscaler_from_checkpoint(path, scale):
-    """An upscaler from a saved model checkpoint (see tinysr.models.registry)."""
+    """An upscaler from a saved model checkpoint: a classical model (tinysr.classic.saved)
+    or a network (tinysr.models.registry)."""
+    from .classic.saved import classic_upscaler
+    upscaler = classic_upscaler(path, scale)
+    if upscaler is not None:
+        return upscaler
     from .models import registry   # models import lazily: plain evaluation never needs them
     return registry.upscaler_from_checkpoint(path, scale)
 

@@ -76,6 +76,7 @@ class ScSRModel:
     Dl: np.ndarray  # (4 patch^2, K)
     train_seconds: float = 0.0
     history: np.ndarray = None  # training objective per round
+    source: str = ""            # the authors' .mat file, for an imported dictionary
 
     # A coupled dictionary checkpoint; scsr_cvpr08's model reuses it with its own tag and config.
     METHOD, DESCRIPTION = "scsr", "an ScSR model"
@@ -89,7 +90,8 @@ class ScSRModel:
     def save(self, path):
         return checkpoint.save({"method": self.METHOD, "config": asdict(self.config), "Dh": self.Dh,
                                 "Dl": self.Dl, "train_seconds": self.train_seconds,
-                                "history": np.asarray(self.history if self.history is not None else [])},
+                                "history": np.asarray(self.history if self.history is not None else []),
+                                "source": self.source},
                                path)
 
     @classmethod
@@ -100,7 +102,7 @@ class ScSRModel:
                 f"{path}: not {cls.DESCRIPTION} (method {st.get('method')!r})")
         config = {**cls.LEGACY_CONFIG, **st["config"]}
         return cls(cls.config_class()(**config), st["Dh"], st["Dl"], float(st["train_seconds"]),
-                   st["history"])
+                   st["history"], str(st.get("source", "")))
 
 
 # --- training data ------------------------------------------------------------------------

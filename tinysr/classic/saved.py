@@ -1,0 +1,27 @@
+"""Saved classical models as evaluation upscalers: what ``tinysr eval --model FILE`` runs
+when FILE holds a dictionary (ScSR, either code path, trained or imported) or an A+ model
+rather than a network."""
+from .. import checkpoint
+from . import aplus, scsr, scsr_cvpr08
+
+# checkpoint "method" tag -> (model class, f(model, lr, ilr) -> sr)
+CLASSIC = {
+    scsr.ScSRModel.METHOD: (scsr.ScSRModel, lambda m, lr, ilr: scsr.upscale(m, lr)),
+    scsr_cvpr08.ScSRCVPR08Model.METHOD: (scsr_cvpr08.ScSRCVPR08Model,
+                                         lambda m, lr, ilr: scsr_cvpr08.upscale(m, lr)),
+    "aplus": (aplus.APlusModel, lambda m, lr, ilr: aplus.upscale(m, lr, mid=ilr)),
+}
+
+
+def classic_upscaler(path, scale):
+    """f(lr, ilr, scale) -> sr for a classical model file, or None if the file holds
+    something else (a network: tinysr.models.registry reads those)."""
+    method = checkpoint.load(path).get("method")
+    if method not in CLASSIC:
+        return None
+    cls, run = CLASSIC[method]
+    model = cls.load(path)
+    if model.config.scale != scale:   # a dictionary is tied to its scale
+        raise ValueError(f"{path} is a x{model.config.scale} {method} model; it cannot "
+                         f"upscale x{scale}")
+    return lambda lr, ilr, s: run(model, lr, ilr)
