@@ -115,6 +115,11 @@ def test_cli_import_then_eval_with_model(tiny_tip, tmp_path, capsys):
     assert got[0]["psnr"] == want[0]["psnr"] and got[0]["psnr"] > 20
     with pytest.raises(ValueError, match="x2 scsr model; it cannot upscale x3"):
         main(["eval", "--model", str(out), "--sets", str(folder), "--scales", "3"])
+    png = tmp_path / "up.png"
+    assert main(["upscale", str(folder / "a.png"), str(png), "--model", str(out)]) == 0
+    assert Image.open(png).size == (72, 72)
+    with pytest.raises(SystemExit, match="x2 scsr model, not x3"):
+        main(["upscale", str(folder / "a.png"), str(png), "--model", str(out), "--scale", "3"])
     with pytest.raises(SystemExit, match="not a readable MATLAB"):
         main(["import-weights", "scsr-cvpr08", str(out), str(tmp_path / "o.npz")])
     assert checkpoint.load(out)["method"] == "scsr"

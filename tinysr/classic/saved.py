@@ -13,14 +13,22 @@ CLASSIC = {
 }
 
 
-def classic_upscaler(path, scale):
-    """f(lr, ilr, scale) -> sr for a classical model file, or None if the file holds
-    something else (a network: tinysr.models.registry reads those)."""
+def load_classic(path):
+    """(method, model, f(model, lr, ilr) -> sr) for a classical model file, or None if the
+    file holds something else (a network: tinysr.models.registry reads those)."""
     method = checkpoint.load(path).get("method")
     if method not in CLASSIC:
         return None
     cls, run = CLASSIC[method]
-    model = cls.load(path)
+    return method, cls.load(path), run
+
+
+def classic_upscaler(path, scale):
+    """f(lr, ilr, scale) -> sr for a classical model file, or None (see load_classic)."""
+    found = load_classic(path)
+    if found is None:
+        return None
+    method, model, run = found
     if model.config.scale != scale:   # a dictionary is tied to its scale
         raise ValueError(f"{path} is a x{model.config.scale} {method} model; it cannot "
                          f"upscale x{scale}")
