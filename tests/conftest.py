@@ -28,3 +28,17 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="needs CuPy and a CUDA GPU; none found")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_scsr_model():
+    """A small TIP ScSR dictionary (x2, 32 atoms) trained on three smooth random images."""
+    import numpy as np
+    from tinysr.classic import scsr
+    from tinysr.data import imresize
+    rng = np.random.default_rng(5)
+    imgs = [np.clip(imresize(rng.uniform(0, 255, (10, 10)), scale=6), 0, 255).round().astype(np.uint8)
+            for _ in range(3)]
+    cfg = scsr.ScSRConfig(scale=2, n_atoms=32, n_samples=1500, n_iter=3)
+    return scsr.train(cfg, imgs, progress=False, log=lambda *_: None)
+

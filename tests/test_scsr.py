@@ -122,12 +122,8 @@ def test_backprojection_enforces_the_lr_constraint():
 
 
 @pytest.fixture(scope="module")
-def tiny_model():
-    rng = np.random.default_rng(5)
-    imgs = [np.clip(imresize(rng.uniform(0, 255, (10, 10)), scale=6), 0, 255).round().astype(np.uint8)
-            for _ in range(3)]
-    cfg = scsr.ScSRConfig(scale=2, n_atoms=32, n_samples=1500, n_iter=3)
-    return scsr.train(cfg, imgs, progress=False, log=lambda *_: None)
+def tiny_model(tiny_scsr_model):
+    return tiny_scsr_model
 
 
 def test_tiny_model_upscales(tiny_model):

@@ -9,7 +9,6 @@ from tinysr import checkpoint
 from tinysr.classic import scsr, scsr_cvpr08
 from tinysr.classic.scsr_matlab import scsr_cvpr08_from_mat, scsr_from_mat
 from tinysr.cli import main
-from tinysr.data import imresize
 
 
 def _as_matlab_tip(model):
@@ -24,23 +23,19 @@ def _as_matlab_tip(model):
 
 
 @pytest.fixture(scope="module")
-def tiny_tip():
-    rng = np.random.default_rng(5)
-    imgs = [np.clip(imresize(rng.uniform(0, 255, (10, 10)), scale=6), 0, 255).round().astype(np.uint8)
-            for _ in range(3)]
-    cfg = scsr.ScSRConfig(scale=2, n_atoms=24, n_samples=1200, n_iter=2)
-    return scsr.train(cfg, imgs, progress=False, log=lambda *_: None)
+def tiny_tip(tiny_scsr_model):
+    return tiny_scsr_model
 
 
 def test_tip_dictionary_reordered_from_matlab_layout(tiny_tip, tmp_path):
     Dh, Dl = _as_matlab_tip(tiny_tip)
     assert not np.array_equal(Dh, tiny_tip.Dh)               # the layouts really differ
-    path = tmp_path / "D_24_0.15_5.mat"
+    path = tmp_path / "D_32_0.15_5.mat"
     scipy.io.savemat(path, {"Dh": Dh, "Dl": Dl})
     m = scsr_from_mat(str(path), 2)
     np.testing.assert_array_equal(m.Dh, tiny_tip.Dh)
     np.testing.assert_array_equal(m.Dl, tiny_tip.Dl)
-    assert m.config.n_atoms == 24 and m.config.patch == 5 and m.source == str(path)
+    assert m.config.n_atoms == 32 and m.config.patch == 5 and m.source == str(path)
     m.save(tmp_path / "d.npz")
     back = scsr.ScSRModel.load(tmp_path / "d.npz")
     assert back.source == str(path) and back.config == m.config
@@ -94,13 +89,13 @@ def test_bad_dictionary_files(tmp_path):
 
 def test_cli_import_then_eval_with_model(tiny_tip, tmp_path, capsys):
     Dh, Dl = _as_matlab_tip(tiny_tip)
-    src = tmp_path / "D_24_0.15_5.mat"
+    src = tmp_path / "D_32_0.15_5.mat"
     scipy.io.savemat(src, {"Dh": Dh, "Dl": Dl})
     out = tmp_path / "scsr_x2.npz"
     with pytest.raises(SystemExit, match="pass --scale"):
         main(["import-weights", "scsr", str(src), str(out)])
     assert main(["import-weights", "scsr", str(src), str(out), "--scale", "2"]) == 0
-    assert "24 atoms, x2" in capsys.readouterr().out
+    assert "32 atoms, x2" in capsys.readouterr().out
     folder = tmp_path / "set"
     folder.mkdir()
     x = np.linspace(0, 1, 36)
