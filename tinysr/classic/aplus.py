@@ -68,7 +68,11 @@ class APlusModel:
 
     @classmethod
     def load(cls, path):
-        st = checkpoint.load(path)
+        return cls.from_state(checkpoint.load(path), path)
+
+    @classmethod
+    def from_state(cls, st, path):
+        """The model from a loaded checkpoint dict (``path`` names it in errors)."""
         if st.get("method") != "aplus":
             raise checkpoint.CheckpointError(f"{path}: not an A+ model (method {st.get('method')!r})")
         return cls(APlusConfig(**st["config"]), st["pca"], st["anchors"], st["regressors"],

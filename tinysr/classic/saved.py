@@ -16,11 +16,12 @@ CLASSIC = {
 def load_classic(path):
     """(method, model, f(model, lr, ilr) -> sr) for a classical model file, or None if the
     file holds something else (a network: tinysr.models.registry reads those)."""
-    method = checkpoint.load(path).get("method")
+    state = checkpoint.load(path)
+    method = state.get("method")
     if method not in CLASSIC:
         return None
     cls, run = CLASSIC[method]
-    return method, cls.load(path), run
+    return method, cls.from_state(state, path), run
 
 
 def classic_upscaler(path, scale):

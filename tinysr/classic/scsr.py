@@ -96,7 +96,11 @@ class ScSRModel:
 
     @classmethod
     def load(cls, path):
-        st = checkpoint.load(path)
+        return cls.from_state(checkpoint.load(path), path)
+
+    @classmethod
+    def from_state(cls, st, path):
+        """The model from a loaded checkpoint dict (``path`` names it in errors)."""
         if st.get("method") != cls.METHOD:
             raise checkpoint.CheckpointError(
                 f"{path}: not {cls.DESCRIPTION} (method {st.get('method')!r})")
