@@ -4,6 +4,7 @@ FISTA, and time one upscale.
 
     python examples/sparse_coding.py                          # x3, Set5, the paper recipe
     python examples/sparse_coding.py --atoms 512 --iters 10   # a quicker dictionary
+    python examples/sparse_coding.py --positions uniform      # training positions drawn uniformly
     python examples/sparse_coding.py --variant cvpr08         # the CVPR-08 L1SR code (path B)
 Dictionary training with the full recipe (1024 atoms, 100k pairs, 40 rounds) takes tens
 of minutes on two cores; the result is cached under $TINYSR_CACHE/models.
