@@ -12,6 +12,8 @@ and 396 (> one v4 256-column tile); 207 and 242 weight columns (> one v4 backwar
 192-column tile); kernels 1 to 11; stride 2; padding wider than the image. The v4
 64 x 128 tile (forward and backward-input) is forced on the stride-1 cases past 128
 pixels (test_conv_v4_n128_tile) and must match the 64 x 256 tile bit for bit.
+test_conv_random_shapes adds hypothesis-drawn shapes and data for every version (12
+examples in CI; 400 passed when v5 backward-weight was added).
 """
 import importlib.util
 import pathlib
@@ -19,6 +21,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinysr.backend import cuda_loader
 from tinysr.backend import launch_geometry as plans
@@ -105,44 +109,35 @@ def _conv_inputs(case, dtype, seed=0):
     return x, w, gy
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
-@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv_forward(emu, case, version, dtype):
+def check_forward(emu, case, version, dtype, seed=0):
     N, C, H, W, O, K, s, p, mode = case
-    x, w, _ = _conv_inputs(case, dtype)
+    x, w, _ = _conv_inputs(case, dtype, seed)
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
     y = plans.conv2d_forward(XP, emu.launch, x, w, s, p, mode, version)
     want = ref.conv2d_forward(x64, w64, s, p, mode)
     scale = ref.conv2d_forward(np.abs(x64), np.abs(w64), s, p, mode)
     terms = cuda_loader.error_terms("conv2d_fwd", version, dtype, C * K * K)
-    assert_close(f"conv2d_fwd v{version}", y, want, 2 * terms * EPS[dtype] * scale + 1e-300)
+    assert_close(f"conv2d_fwd v{version} {case}", y, want, 2 * terms * EPS[dtype] * scale + 1e-300)
     EMULATED.add(("conv2d_fwd", version))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
-@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv_backward_input(emu, case, version, dtype):
+def check_backward_input(emu, case, version, dtype, seed=0):
     N, C, H, W, O, K, s, p, mode = case
-    x, w, gy = _conv_inputs(case, dtype)
+    x, w, gy = _conv_inputs(case, dtype, seed)
     gy64, w64 = gy.astype(np.float64), w.astype(np.float64)
     gx = plans.conv2d_backward_input(XP, emu.launch, gy, w, x.shape, s, p, mode, version)
     want = ref.conv2d_backward_input(gy64, w64, x.shape, s, p, mode)
     scale = ref.conv2d_backward_input(np.abs(gy64), np.abs(w64), x.shape, s, p, mode)
     terms = cuda_loader.error_terms("conv2d_bwd_input", version, dtype,
                                     O * K * K + (p + 1) ** 2)   # the gather, then the fold
-    assert_close(f"conv2d_bwd_input v{version}", gx, want,
+    assert_close(f"conv2d_bwd_input v{version} {case}", gx, want,
                  2 * terms * EPS[dtype] * scale + 1e-300)
     EMULATED.add(("conv2d_bwd_input", version))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
-@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
-def test_conv_backward_weight(emu, case, version, dtype):
+def check_backward_weight(emu, case, version, dtype, seed=0):
     N, C, H, W, O, K, s, p, mode = case
-    x, w, gy = _conv_inputs(case, dtype)
+    x, w, gy = _conv_inputs(case, dtype, seed)
     gy64, x64 = gy.astype(np.float64), x.astype(np.float64)
     gw, gb = plans.conv2d_backward_weight(XP, emu.launch, gy, x, w.shape, s, p, mode, version)
     want_w, want_b = ref.conv2d_backward_weight(gy64, x64, w.shape, s, p, mode)
@@ -150,11 +145,64 @@ def test_conv_backward_weight(emu, case, version, dtype):
     terms = gy.size // O + 64                   # pixels, plus the split-K partial sums
     # gw goes through the GEMM engine (3xTF32 for float v5); gb is a plain float sum
     terms_w = cuda_loader.error_terms("conv2d_bwd_weight", version, dtype, gy.size // O) + 64
-    assert_close(f"conv2d_bwd_weight v{version} gw", gw, want_w,
+    assert_close(f"conv2d_bwd_weight v{version} gw {case}", gw, want_w,
                  2 * terms_w * EPS[dtype] * scale_w + 1e-300)
-    assert_close(f"conv2d_bwd_weight v{version} gb", gb, want_b,
+    assert_close(f"conv2d_bwd_weight v{version} gb {case}", gb, want_b,
                  2 * terms * EPS[dtype] * scale_b + 1e-300)
     EMULATED.add(("conv2d_bwd_weight", version))
+
+
+DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+VERSIONS = pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+CASES = pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+
+
+@DTYPES
+@VERSIONS
+@CASES
+def test_conv_forward(emu, case, version, dtype):
+    check_forward(emu, case, version, dtype)
+
+
+@DTYPES
+@VERSIONS
+@CASES
+def test_conv_backward_input(emu, case, version, dtype):
+    check_backward_input(emu, case, version, dtype)
+
+
+@DTYPES
+@VERSIONS
+@CASES
+def test_conv_backward_weight(emu, case, version, dtype):
+    check_backward_weight(emu, case, version, dtype)
+
+
+@st.composite
+def random_conv_case(draw):
+    """A random small convolution: odd sizes, kernel up to 5, stride 1-2, padding up to
+    the kernel size (wider than small images), either padding mode; channel counts cross
+    a 64-row tile now and then."""
+    K = draw(st.integers(1, 5))
+    s = draw(st.integers(1, 2))
+    p = draw(st.integers(0, K))
+    H = draw(st.integers(max(1, K - 2 * p), 12))
+    W = draw(st.integers(max(1, K - 2 * p), 12))
+    N = draw(st.integers(1, 3))
+    C = draw(st.sampled_from([1, 2, 3, 5, 7, 16, 33]))
+    O = draw(st.sampled_from([1, 2, 3, 5, 9, 65]))
+    mode = draw(st.sampled_from(["zeros", "replicate"]))
+    return (N, C, H, W, O, K, s, p, mode)
+
+
+@settings(deadline=None)
+@given(case=random_conv_case(), version=st.sampled_from([1, 2, 3, 4, 5]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_conv_random_shapes(emu, case, version, dtype, seed):
+    """All three passes of one version on a hypothesis-drawn shape and data."""
+    check_forward(emu, case, version, dtype, seed)
+    check_backward_input(emu, case, version, dtype, seed)
+    check_backward_weight(emu, case, version, dtype, seed)
 
 
 # v4 forward / backward-input on the 64 x 128 tile (entries *_v4_n128), which the launch
