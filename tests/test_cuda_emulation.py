@@ -12,8 +12,9 @@ and 396 (> one v4 256-column tile); 207 and 242 weight columns (> one v4 backwar
 192-column tile); kernels 1 to 11; stride 2; padding wider than the image. The v4
 64 x 128 tile (forward and backward-input) is forced on the stride-1 cases past 128
 pixels (test_conv_v4_n128_tile) and must match the 64 x 256 tile bit for bit.
-test_conv_random_shapes adds hypothesis-drawn shapes and data for every version (12
-examples in CI; 400 passed when v5 backward-weight was added).
+test_conv_random_shapes, test_bias_act_random_shapes and test_optim_update_random_sizes
+add hypothesis-drawn shapes and data for every version (12 examples each in CI; the
+convolutions passed 400 when v5 backward-weight was added).
 """
 import importlib.util
 import pathlib
@@ -302,7 +303,20 @@ BIAS_SHAPES = [(3, 5, 4, 7), (2, 1, 1, 1), (1, 3, 300), (4, 6), (2, 70, 3, 3)]
 @pytest.mark.parametrize("act,slope", [("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)])
 @pytest.mark.parametrize("shape", BIAS_SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_bias_act(emu, shape, act, slope, version, dtype):
-    rng = np.random.default_rng(1)
+    check_bias_act(emu, shape, act, slope, version, dtype)
+
+
+@settings(deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=4).map(tuple),
+       act=st.sampled_from([("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)]),
+       version=st.sampled_from([1, 2]), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_bias_act_random_shapes(emu, shape, act, version, dtype, seed):
+    check_bias_act(emu, shape, act[0], act[1], version, dtype, seed)
+
+
+def check_bias_act(emu, shape, act, slope, version, dtype, seed=1):
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dtype)
     b = rng.standard_normal(shape[1]).astype(dtype)
     gy = rng.standard_normal(shape).astype(dtype)
@@ -327,7 +341,18 @@ def test_bias_act(emu, shape, act, slope, version, dtype):
 @pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize("n", [1, 257, 5000])
 def test_optim_update(emu, n, version, dtype):
-    rng = np.random.default_rng(2)
+    check_optim_update(emu, n, version, dtype)
+
+
+@settings(deadline=None)
+@given(n=st.integers(1, 3000), version=st.sampled_from([1, 2]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_optim_update_random_sizes(emu, n, version, dtype, seed):
+    check_optim_update(emu, n, version, dtype, seed)
+
+
+def check_optim_update(emu, n, version, dtype, seed=2):
+    rng = np.random.default_rng(seed)
     p0, g, buf0 = (rng.standard_normal(n).astype(dtype) for _ in range(3))
     m0, v0 = rng.random(n).astype(dtype), rng.random(n).astype(dtype)
     tol = 64 * EPS[dtype]
