@@ -209,6 +209,33 @@ def test_border_frame_is_bicubic_and_flat_input_stays_flat():
     np.testing.assert_allclose(flat, 0.4, atol=1e-12)
 
 
+@pytest.mark.parametrize("scale", [2, 4])
+def test_frame_at_other_scales_is_the_uncovered_band(scale):
+    # L1SR.m's hard-coded 3-pixel frame, copied before the division by patch counts, would
+    # divide a bicubic row by its count at x2 and leave a row at 0 at x4; ours fills
+    # exactly the s-pixel band no patch reaches.
+    rng = np.random.default_rng(scale)
+    K = 10
+    Dh, Dl = rng.standard_normal(((3 * scale) ** 2, K)), rng.standard_normal((144, K))
+    model = cv.ScSRCVPR08Model(cv.ScSRCVPR08Config(scale=scale, n_atoms=K),
+                               Dh / np.linalg.norm(Dh, axis=0), Dl / np.linalg.norm(Dl, axis=0))
+    lr = imresize(rng.random((5, 6)), shape=(10, 12))
+    sr = cv.upscale(model, lr, input_range=255)
+    bh = imresize(lr, scale=scale)
+    b = scale
+    for sl in [np.s_[:b], np.s_[-b:], np.s_[:, :b], np.s_[:, -b:]]:
+        np.testing.assert_allclose(sr[sl], bh[sl], atol=1e-12)
+    assert not np.allclose(sr[b:-b, b:-b], bh[b:-b, b:-b])
+    # with Dh = 0 every patch is its flat 6x6 mean of the x2 image, so every covered pixel
+    # lies within that image's range: a row left at 0 or divided by a count would not
+    zero = cv.ScSRCVPR08Model(model.config, np.zeros_like(model.Dh), model.Dl)
+    mid = imresize(lr, scale=2)
+    inner = cv.upscale(zero, lr)[b:-b, b:-b]
+    assert inner.min() >= mid.min() - 1e-12 and inner.max() <= mid.max() + 1e-12
+    flat = cv.upscale(model, np.full((8, 9), 0.4))
+    np.testing.assert_allclose(flat, 0.4, atol=1e-12)
+
+
 def test_model_round_trip(tmp_path):
     m = tiny_model(K=6)
     m.history, m.train_seconds = np.array([0.3, 0.2]), 1.5
