@@ -6,6 +6,11 @@ FISTA, and time one upscale.
     python examples/sparse_coding.py --atoms 512 --iters 10   # a quicker dictionary
     python examples/sparse_coding.py --positions uniform      # training positions drawn uniformly
     python examples/sparse_coding.py --variant cvpr08         # the CVPR-08 L1SR code (path B)
+    python examples/sparse_coding.py --dict-scale 2 --scale 4 # the x2 dictionary at x4
+--dict-scale runs a dictionary trained for another scale, as the TIP package's Demo_SR.m
+does when only its up_scale is changed (the package ships one dictionary, for x2);
+--model FILE runs a saved or imported dictionary instead of the cached one (Yang's
+D_1024_0.15_5.mat after `tinysr import-weights scsr D_1024_0.15_5.mat yang.npz --scale 2`).
 Dictionary training with the full recipe (1024 atoms, 100k pairs, 40 rounds) takes tens
 of minutes on two cores; the result is cached under $TINYSR_CACHE/models.
 
@@ -44,6 +49,10 @@ def main():
     ap.add_argument("--positions", choices=["meshgrid", "uniform"], default="meshgrid",
                     help="tip: training positions as sample_patches.m takes them (clustered "
                          "on a few rows), or drawn uniformly")
+    ap.add_argument("--dict-scale", type=int, default=None,
+                    help="tip: use the dictionary trained for this scale (default: --scale)")
+    ap.add_argument("--model", default=None,
+                    help="tip: a saved or imported ScSR dictionary (.npz) instead of the cache")
     ap.add_argument("--solvers", nargs="*", default=["feature_sign", "fista"],
                     choices=["feature_sign", "fista"])
     ap.add_argument("--fista-iters", type=int, default=100)
@@ -61,8 +70,12 @@ def main():
 
     opts = {"n_atoms": args.atoms, "n_samples": args.samples, "n_iter": args.iters, "seed": args.seed,
             "positions": args.positions}
-    model = scsr.get_model(args.scale, **opts)
-    print(f"dictionary: Dh {model.Dh.shape}, Dl {model.Dl.shape}; training took {model.train_seconds:.0f} s")
+    if args.model:
+        model = scsr.ScSRModel.load(args.model)
+    else:
+        model = scsr.get_model(args.scale if args.dict_scale is None else args.dict_scale, **opts)
+    print(f"dictionary: x{model.config.scale}, Dh {model.Dh.shape}, Dl {model.Dl.shape}; "
+          f"training took {model.train_seconds:.0f} s; run at x{args.scale}")
 
     print(evaluate(METHODS["bicubic"](args.scale), args.sets, [args.scale], root=args.data,
                    method="bicubic").table())
@@ -70,7 +83,8 @@ def main():
         t = time.perf_counter()
         def up(lr, ilr, s, solver=solver):
             lr = np.floor(lr * 255 + 0.5) / 255 if args.uint8_lr else lr
-            return scsr.upscale(model, lr, solver=solver, fista_iter=args.fista_iters, bp_iter=args.bp_iters)
+            return scsr.upscale(model, lr, solver=solver, fista_iter=args.fista_iters, bp_iter=args.bp_iters,
+                                scale=args.scale)
         res = evaluate(up, args.sets, [args.scale], root=args.data, per_image=True,
                        method=f"scsr-{solver}" + (f"-{args.fista_iters}it" if solver == "fista" else ""))
         print(res.table())
@@ -82,7 +96,7 @@ def main():
     sources = [("protocol LR", lr)] + ([("the full image as input", y)] if args.time_full else [])
     for what, src in sources:
         t, c = time.perf_counter(), time.process_time()
-        sr = scsr.upscale(model, src)
+        sr = scsr.upscale(model, src, scale=args.scale)
         print(f"{name} ({what}): {src.shape} -> {sr.shape} in {time.perf_counter() - t:.1f} s wall, "
               f"{time.process_time() - c:.1f} s CPU (feature-sign)")
 

@@ -1,5 +1,7 @@
 """ScSR: features and patch grid by hand, training set, dictionary update, back-projection,
 a tiny end-to-end run, and the dictionary round trip."""
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -152,6 +154,20 @@ def test_fast_upscale_equals_the_straightforward_one(tiny_model):
     np.testing.assert_allclose(acc1, acc0, rtol=1e-10, atol=1e-9)
     fast, ref = scsr.upscale(tiny_model, lr), scsr.upscale(tiny_model, lr, reference=True)
     np.testing.assert_allclose(fast, ref, atol=1e-12)
+
+
+def test_a_dictionary_runs_at_another_zoom_as_demo_sr_does(tiny_model):
+    # Demo_SR.m's up_scale is independent of the dictionary file: the x2 dictionary at x3
+    # is the same computation as a model whose own scale is 3.
+    rng = np.random.default_rng(8)
+    lr = np.clip(imresize(rng.uniform(0, 1, (5, 6)), scale=3), 0, 1)
+    sr = scsr.upscale(tiny_model, lr, bp_iter=2, scale=3)
+    assert tiny_model.config.scale == 2 and sr.shape == (45, 54)
+    as_x3 = dataclasses.replace(tiny_model, config=dataclasses.replace(tiny_model.config, scale=3))
+    np.testing.assert_array_equal(sr, scsr.upscale(as_x3, lr, bp_iter=2))
+    assert scsr.upscale(tiny_model, lr, bp_iter=0).shape == (30, 36)  # default: its own x2
+    with pytest.raises(ValueError, match="factor >= 2"):
+        scsr.upscale(tiny_model, lr, scale=1)
 
 
 def test_dictionary_round_trip(tiny_model, tmp_path):

@@ -407,11 +407,18 @@ def _hr_patches_fast(model, mid, maps, lam, rows_per_chunk, block=64):
 
 
 def upscale(model, lr, lam=0.2, solver="feature_sign", fista_iter=100, bp_iter=20,
-            rows_per_chunk=16, reference=False):
+            rows_per_chunk=16, reference=False, scale=None):
     """HR Y from LR Y (floats in [0, 1]). `reference=True` runs the straightforward
     patch loop (sequential dense feature-sign) instead of the fast one; both give the
-    same image up to float rounding."""
-    s, p = model.config.scale, model.config.patch
+    same image up to float rounding.
+
+    `scale` defaults to the scale the dictionary was trained for. Another zoom runs as
+    Demo_SR.m does when only its `up_scale` is changed: the patches live on the upscaled
+    grid, so nothing in the test ties the dictionary to its training scale, and the TIP
+    package ships a single (x2) dictionary."""
+    s, p = model.config.scale if scale is None else int(scale), model.config.patch
+    if s < 2:
+        raise ValueError(f"ScSR upscales by an integer factor >= 2, got {scale}")
     lr255 = np.asarray(lr, np.float64) * 255.0
     mid = round_uint8(imresize(lr255, scale=s)).astype(np.float64)
     maps = scsr_feature_maps(mid)
