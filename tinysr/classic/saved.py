@@ -31,6 +31,9 @@ def classic_upscaler(path, scale):
         return None
     method, model, run = found
     if model.config.scale != scale:   # a dictionary is tied to its scale
+        hint = ("; to run it at another zoom anyway, as the TIP package's Demo_SR.m does: "
+                f"python examples/sparse_coding.py --model {path} --scale {scale}"
+                if method == scsr.ScSRModel.METHOD else "")
         raise ValueError(f"{path} is a x{model.config.scale} {method} model; it cannot "
-                         f"upscale x{scale}")
+                         f"upscale x{scale}{hint}")
     return lambda lr, ilr, s: run(model, lr, ilr)
