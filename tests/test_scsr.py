@@ -166,8 +166,9 @@ def test_a_dictionary_runs_at_another_zoom_as_demo_sr_does(tiny_model):
     as_x3 = dataclasses.replace(tiny_model, config=dataclasses.replace(tiny_model.config, scale=3))
     np.testing.assert_array_equal(sr, scsr.upscale(as_x3, lr, bp_iter=2))
     assert scsr.upscale(tiny_model, lr, bp_iter=0).shape == (30, 36)  # default: its own x2
-    with pytest.raises(ValueError, match="factor >= 2"):
-        scsr.upscale(tiny_model, lr, scale=1)
+    for bad in (1, 2.5):
+        with pytest.raises(ValueError, match="factor >= 2"):
+            scsr.upscale(tiny_model, lr, scale=bad)
 
 
 def test_dictionary_round_trip(tiny_model, tmp_path):

@@ -416,9 +416,10 @@ def upscale(model, lr, lam=0.2, solver="feature_sign", fista_iter=100, bp_iter=2
     Demo_SR.m does when only its `up_scale` is changed: the patches live on the upscaled
     grid, so nothing in the test ties the dictionary to its training scale, and the TIP
     package ships a single (x2) dictionary."""
-    s, p = model.config.scale if scale is None else int(scale), model.config.patch
-    if s < 2:
+    s, p = model.config.scale if scale is None else scale, model.config.patch
+    if s != int(s) or s < 2:
         raise ValueError(f"ScSR upscales by an integer factor >= 2, got {scale}")
+    s = int(s)
     lr255 = np.asarray(lr, np.float64) * 255.0
     mid = round_uint8(imresize(lr255, scale=s)).astype(np.float64)
     maps = scsr_feature_maps(mid)
