@@ -1,6 +1,8 @@
 """ScSR path B (CVPR-08 L1SR.m): the non-negative Lasso homotopy against a slow reference,
 SolveLasso's stopping rule, the training sampler, the basis update, the L1SR grid and
 border, a literal per-patch replica of L1SR, the model round trip and a tiny end to end."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -260,6 +262,9 @@ def test_tiny_training_end_to_end():
     model = cv.train(cfg, images=imgs, progress=False, log=lambda s: None, snapshot=snaps.append,
                      snapshot_at=(1, 2))
     assert [s.config.n_iter for s in snaps] == [1]
+    one = cv.train(replace(cfg, n_iter=1), images=imgs, progress=False, log=lambda s: None)
+    np.testing.assert_array_equal(snaps[0].Dh, one.Dh)   # the snapshot is the 1-epoch recipe
+    np.testing.assert_array_equal(snaps[0].Dl, one.Dl)
     assert model.Dh.shape == (81, 16) and model.Dl.shape == (144, 16)
     np.testing.assert_allclose(np.linalg.norm(model.Dl, axis=0), 1.0)
     assert len(model.history) == 2 and model.history[1] <= model.history[0] * 1.5
@@ -270,6 +275,23 @@ def test_tiny_training_end_to_end():
         assert sr.shape == hr.shape and np.all(np.isfinite(sr))
         assert -0.2 < sr.min() and sr.max() < 1.2
         assert np.sqrt(np.mean((sr - hr) ** 2)) < 0.2
+
+
+def test_training_through_the_cache_leaves_its_snapshots(tmp_path, monkeypatch):
+    rng = np.random.default_rng(6)
+    imgs = [np.clip(imresize(rng.uniform(0, 255, (12, 12)), scale=5), 0, 255).astype(np.uint8)
+            for _ in range(2)]
+    monkeypatch.setenv("TINYSR_CACHE", str(tmp_path))
+    monkeypatch.setattr(cv, "load_training_images", lambda root=None: imgs)
+    monkeypatch.setattr(cv, "SNAPSHOT_EPOCHS", (1,))
+    opts = dict(n_patches=300, n_atoms=16, batch=200, max_columns=600)
+    full = cv.get_model(3, progress=False, n_iter=2, **opts)
+    names = sorted(p.name for p in (tmp_path / "models").glob("*.npz"))
+    assert names == [cv.ScSRCVPR08Config(n_iter=n, **opts).file_name() for n in (1, 2)]
+    monkeypatch.setattr(cv, "train", lambda *a, **k: pytest.fail("the snapshot should load"))
+    first = cv.get_model(3, progress=False, n_iter=1, **opts)
+    assert first.config.n_iter == 1 and len(first.history) == 1
+    np.testing.assert_array_equal(first.history, full.history[:1])
 
 
 def test_zero_epochs_keeps_raw_pairs_and_flat_patches_give_zero_atoms():

@@ -12,9 +12,14 @@ def config_file_name(prefix, config):
     return f"{prefix}_x{config.scale}{'_' + '_'.join(diff) if diff else ''}.npz"
 
 
+def cache_path(config):
+    """Where the model trained with ``config`` is cached: ``$TINYSR_CACHE/models/<file name>``."""
+    return cache_dir() / "models" / config.file_name()
+
+
 def cached_model(label, config, model_cls, train, retrain=False, progress=True):
-    """``model_cls.load`` from ``$TINYSR_CACHE/models/<config.file_name()>``, else train and save."""
-    path = cache_dir() / "models" / config.file_name()
+    """``model_cls.load`` from ``cache_path(config)``, else train and save."""
+    path = cache_path(config)
     if path.exists() and not retrain:
         model = model_cls.load(path)
         if model.config == config:

@@ -55,7 +55,7 @@ from tqdm.auto import tqdm
 from ..data import imresize, load_dataset
 from .features import scsr_feature_maps
 from .lasso import feature_sign
-from .model_cache import cached_model, config_file_name
+from .model_cache import cache_path, cached_model, config_file_name
 from .nnlasso import nn_lasso
 from .scsr import ScSRModel, rgb2gray, sample_positions
 
@@ -379,10 +379,24 @@ def upscale(model, lr, input_range="unit", solver="solvelasso", lam=None, cols_p
 
 # --- cache, evaluation hook ------------------------------------------------------------------
 
+SNAPSHOT_EPOCHS = (10, 20, 30, 40)
+
+
 def get_model(scale, retrain=False, progress=True, **opts):
-    """The cached dictionary for these settings, training (and caching) it if absent."""
-    return cached_model("ScSR-CVPR08", ScSRCVPR08Config(scale=scale, **opts), ScSRCVPR08Model, train,
-                        retrain, progress)
+    """The cached dictionary for these settings, training (and caching) it if absent.
+    A training run also caches its dictionary after each of SNAPSHOT_EPOCHS epochs, under
+    that epoch count's own name: the full recipe takes hours on two cores, and an
+    interrupted run still leaves the shorter recipes it passed through."""
+    def save_snapshot(model):
+        path = cache_path(model.config)
+        model.save(path)
+        print(f"ScSR-CVPR08 x{scale}: epoch {model.config.n_iter} snapshot saved as {path}")
+
+    def train_with_snapshots(config, progress=True):
+        return train(config, progress=progress, snapshot=save_snapshot, snapshot_at=SNAPSHOT_EPOCHS)
+
+    return cached_model("ScSR-CVPR08", ScSRCVPR08Config(scale=scale, **opts), ScSRCVPR08Model,
+                        train_with_snapshots, retrain, progress)
 
 
 def scsr_cvpr08_upscaler(scale, input_range="unit", solver="solvelasso", lam=None, **opts):
