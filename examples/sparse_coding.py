@@ -7,10 +7,12 @@ FISTA, and time one upscale.
     python examples/sparse_coding.py --positions uniform      # training positions drawn uniformly
     python examples/sparse_coding.py --variant cvpr08         # the CVPR-08 L1SR code (path B)
     python examples/sparse_coding.py --dict-scale 2 --scale 4 # the x2 dictionary at x4
+
 --dict-scale runs a dictionary trained for another scale, as the TIP package's Demo_SR.m
 does when only its up_scale is changed (the package ships one dictionary, for x2);
 --model FILE runs a saved or imported dictionary instead of the cached one (Yang's
 D_1024_0.15_5.mat after `tinysr import-weights scsr D_1024_0.15_5.mat yang.npz --scale 2`).
+
 Dictionary training with the full recipe (1024 atoms, 100k pairs, 40 rounds) takes tens
 of minutes on two cores; the result is cached under $TINYSR_CACHE/models.
 
