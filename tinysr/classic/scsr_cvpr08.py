@@ -275,8 +275,11 @@ def _split(config, D, hd, seconds, hist):
     return ScSRCVPR08Model(config, _unit_columns(D[:hd]), _unit_columns(D[hd:]), seconds, hist)
 
 
+SNAPSHOT_EPOCHS = (10, 20, 30, 40)  # where a long run hands out its intermediate dictionaries
+
+
 def train(config=ScSRCVPR08Config(), images=None, progress=True, log=print, snapshot=None,
-          snapshot_at=(10, 20, 30, 40)):
+          snapshot_at=SNAPSHOT_EPOCHS):
     """The coupled dictionary by the full recipe. ``snapshot(model)``, if given, receives
     the model after each epoch in ``snapshot_at``, with config.n_iter set to that count:
     the same dictionary a run with that n_iter would produce (same random stream)."""
@@ -378,9 +381,6 @@ def upscale(model, lr, input_range="unit", solver="solvelasso", lam=None, cols_p
 
 
 # --- cache, evaluation hook ------------------------------------------------------------------
-
-SNAPSHOT_EPOCHS = (10, 20, 30, 40)
-
 
 def get_model(scale, retrain=False, progress=True, **opts):
     """The cached dictionary for these settings, training (and caching) it if absent.
