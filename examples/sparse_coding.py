@@ -44,13 +44,13 @@ def main():
                     help="cvpr08: SparseLab's stopping rule, or the exact non-negative Lasso")
     ap.add_argument("--scale", type=int, default=3)
     ap.add_argument("--sets", nargs="+", default=["Set5"])
-    ap.add_argument("--atoms", type=int, default=1024)
+    ap.add_argument("--atoms", type=int, default=None, help="dictionary atoms (default 1024)")
     ap.add_argument("--samples", type=int, default=None, help="default 100,000 (tip) / 50,000 (cvpr08)")
     ap.add_argument("--iters", type=int, default=None, help="default 40 (tip) / 50 (cvpr08)")
-    ap.add_argument("--seed", type=int, default=0, help="the sampling and training seed")
-    ap.add_argument("--positions", choices=["meshgrid", "uniform"], default="meshgrid",
+    ap.add_argument("--seed", type=int, default=None, help="the sampling and training seed (default 0)")
+    ap.add_argument("--positions", choices=["meshgrid", "uniform"], default=None,
                     help="tip: training positions as sample_patches.m takes them (clustered "
-                         "on a few rows), or drawn uniformly")
+                         "on a few rows; the default), or drawn uniformly")
     ap.add_argument("--dict-scale", type=int, default=None,
                     help="tip: use the dictionary trained for this scale (default: --scale)")
     ap.add_argument("--model", default=None,
@@ -65,10 +65,14 @@ def main():
     ap.add_argument("--time-full", action="store_true",
                     help="also time the first image itself as input (512x512 -> 1536x1536 at x3)")
     args = ap.parse_args()
+    reject_flags_that_do_not_apply(ap, args)
     if args.variant == "cvpr08":
         return main_cvpr08(args)
     args.samples = 100_000 if args.samples is None else args.samples
     args.iters = 40 if args.iters is None else args.iters
+    args.atoms = 1024 if args.atoms is None else args.atoms
+    args.seed = 0 if args.seed is None else args.seed
+    args.positions = args.positions or "meshgrid"
 
     opts = {"n_atoms": args.atoms, "n_samples": args.samples, "n_iter": args.iters, "seed": args.seed,
             "positions": args.positions}
@@ -101,6 +105,20 @@ def main():
         sr = scsr.upscale(model, src, scale=args.scale)
         print(f"{name} ({what}): {src.shape} -> {sr.shape} in {time.perf_counter() - t:.1f} s wall, "
               f"{time.process_time() - c:.1f} s CPU (feature-sign)")
+
+
+def reject_flags_that_do_not_apply(ap, args):
+    """A flag that would be silently ignored is an error: say which and why."""
+    training = [f"--{k.replace('_', '-')}" for k in ("dict_scale", "atoms", "samples", "iters",
+                                                     "seed", "positions")
+                if getattr(args, k) is not None]
+    if args.model and training:
+        ap.error(f"--model runs a saved dictionary; {', '.join(training)} only apply to a "
+                 "dictionary from the cache or trained here: give one or the other")
+    tip_only = [flag for flag, given in (("--model", args.model), ("--dict-scale", args.dict_scale),
+                                         ("--positions", args.positions)) if given is not None]
+    if args.variant == "cvpr08" and tip_only:
+        ap.error(f"{', '.join(tip_only)} only apply to the TIP program (--variant tip)")
 
 
 def time_upscale(label, fn, src):

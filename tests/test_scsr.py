@@ -209,3 +209,19 @@ def test_legacy_checkpoint_and_cache_mismatch(tiny_model, tmp_path, monkeypatch,
     assert scsr.ScSRModel.load(path).config == want            # the file now holds the recipe
     assert cached_model("ScSR", want, scsr.ScSRModel, train).config == want and len(trained) == 1
 
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--model", "d.npz", "--dict-scale", "2"], "--model runs a saved dictionary; --dict-scale only"),
+    (["--model", "d.npz", "--atoms", "512", "--iters", "3"], "--atoms, --iters only apply"),
+    (["--variant", "cvpr08", "--model", "d.npz"], "--model only apply to the TIP program"),
+    (["--variant", "cvpr08", "--positions", "uniform"], "--positions only apply to the TIP"),
+])
+def test_sparse_coding_example_refuses_flags_it_would_ignore(flags, says):
+    import subprocess
+    import sys
+    from pathlib import Path
+    example = Path(__file__).resolve().parents[1] / "examples" / "sparse_coding.py"
+    run = subprocess.run([sys.executable, str(example), *flags], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 2 and says in run.stderr, run.stderr

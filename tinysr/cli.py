@@ -57,13 +57,13 @@ def cmd_upscale(args):
     img = read_image(args.input)
     classic = None
     if args.model:
-        from .classic.saved import load_classic
+        from .classic.saved import load_classic, scale_mismatch
         classic = load_classic(args.model)
     if classic is not None:                 # an ScSR / A+ file: a dictionary, not a network
         method, model, run = classic
         scale = model.config.scale
         if args.scale not in (None, scale):
-            sys.exit(f"tinysr upscale: {args.model} is a x{scale} {method} model, not x{args.scale}")
+            sys.exit("tinysr upscale: " + scale_mismatch(args.model, method, scale, args.scale))
         out = upscale_image_with(lambda lr, ilr, s: run(model, lr, ilr), img, scale)
     elif args.model:
         from .models.registry import load_model

@@ -24,16 +24,21 @@ def load_classic(path):
     return method, cls.from_state(state, path), run
 
 
+def scale_mismatch(path, method, model_scale, scale):
+    """The error text for running a x{model_scale} dictionary file at x{scale}: a dictionary
+    is tied to its scale; for ScSR it names the example that runs it at another zoom anyway."""
+    hint = ("; to run it at another zoom anyway, as the TIP package's Demo_SR.m does: "
+            f"python examples/sparse_coding.py --model {path} --scale {scale}"
+            if method == scsr.ScSRModel.METHOD else "")
+    return f"{path} is a x{model_scale} {method} model; it cannot upscale x{scale}{hint}"
+
+
 def classic_upscaler(path, scale):
     """f(lr, ilr, scale) -> sr for a classical model file, or None (see load_classic)."""
     found = load_classic(path)
     if found is None:
         return None
     method, model, run = found
-    if model.config.scale != scale:   # a dictionary is tied to its scale
-        hint = ("; to run it at another zoom anyway, as the TIP package's Demo_SR.m does: "
-                f"python examples/sparse_coding.py --model {path} --scale {scale}"
-                if method == scsr.ScSRModel.METHOD else "")
-        raise ValueError(f"{path} is a x{model.config.scale} {method} model; it cannot "
-                         f"upscale x{scale}{hint}")
+    if model.config.scale != scale:
+        raise ValueError(scale_mismatch(path, method, model.config.scale, scale))
     return lambda lr, ilr, s: run(model, lr, ilr)
