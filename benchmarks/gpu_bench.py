@@ -168,6 +168,7 @@ def stage_verify(rec, deadline):
     from tinysr.backend import cuda_loader
     from tinysr.backend import launch_geometry as plans
     from tinysr.backend import numpy_ref as ref
+    from tinysr.testing import conv_error_bound
     xp, launch, dev, host = _backend_for_verify()
     rows = rec["rows"] = []
     cases = VERIFY_CASES[:4] if DRY[0] else VERIFY_CASES
@@ -182,16 +183,13 @@ def stage_verify(rec, deadline):
             gy = rng.standard_normal((N, O, Ho, Wo)).astype(dtype)
             x64, w64, gy64 = (a.astype(np.float64) for a in (x, w, gy))
             want_y = ref.conv2d_forward(x64, w64, s, p, mode)
-            mag_y = ref.conv2d_forward(abs(x64), abs(w64), s, p, mode)
             want_gx = ref.conv2d_backward_input(gy64, w64, x.shape, s, p, mode)
-            mag_gx = ref.conv2d_backward_input(abs(gy64), abs(w64), x.shape, s, p, mode)
 
-            def bnd_y(v):        # 3xTF32 (v5 float) has its own bound: cuda_loader.error_terms
-                return 2 * cuda_loader.error_terms("conv2d_fwd", v, dtype, C * K * K) * eps * mag_y
+            def bnd_y(v):        # v5 (3xTF32) and v6 (Winograd) have their own bounds
+                return conv_error_bound("conv2d_fwd", v, x, w, x.shape, s, p, mode)
 
             def bnd_gx(v):
-                n = cuda_loader.error_terms("conv2d_bwd_input", v, dtype, O * K * K + (p + 1) ** 2)
-                return 2 * n * eps * mag_gx
+                return conv_error_bound("conv2d_bwd_input", v, gy, w, x.shape, s, p, mode)
             want_gw, want_gb = ref.conv2d_backward_weight(gy64, x64, w.shape, s, p, mode)
             sw, sb = ref.conv2d_backward_weight(abs(gy64), abs(x64), w.shape, s, p, mode)
             terms = gy.size // O + 512
@@ -215,6 +213,9 @@ def stage_verify(rec, deadline):
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_bwd_input"] = f"error: {e}"
                 try:
+                    if version not in cuda_loader.KERNELS["conv2d_bwd_weight"]["versions"]:
+                        rows.append(r)   # v6: forward and backward-input only
+                        continue
                     gw, gb = plans.conv2d_backward_weight(xp, launch, GY, X, w.shape, s, p, mode,
                                                           version)
                     terms_w = cuda_loader.error_terms("conv2d_bwd_weight", version, dtype,
@@ -493,7 +494,7 @@ def stage_step(rec, deadline):
 
 
 # ---------------------------------------------------------------------------------- bench
-CONV_VERSIONS = (1, 2, 3, 4, 5)       # every numbered version
+CONV_VERSIONS = (1, 2, 3, 4, 5, 6)    # every numbered version (v6: no backward-weight)
 CONV_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_weight")
 
 LAYERS = [  # name, N, C, H, W, O, K, pad
@@ -585,8 +586,9 @@ def stage_bench(rec, deadline):
                 check_time(deadline)
                 key = f"v{v}" if tile is None else f"v{v} tile 64x{tile}"
                 try:
+                    vw = v if v in cuda_loader.KERNELS["conv2d_bwd_weight"]["versions"] else 4
                     with be.use_versions(conv2d_fwd=v, conv2d_bwd_input=v,
-                                         conv2d_bwd_weight=v), plans.force_v4_tile(tile):
+                                         conv2d_bwd_weight=vw), plans.force_v4_tile(tile):
                         reps = 3 if v == 1 else 10
                         ladder[key] = {
                             "fwd_ms": _time_cupy(ours_fwd, reps, 1),
@@ -605,6 +607,12 @@ def stage_bench(rec, deadline):
                     r["v5_v4w_fwdbwd_ms"] = _time_cupy(ours_fb, 20)
             except Exception as e:   # noqa: BLE001
                 r["v5_error"] = str(e)
+            try:    # Winograd (v6) forward and backward-input, with either weight pass
+                for vw in (4, 5):
+                    with be.use_versions(conv2d_fwd=6, conv2d_bwd_input=6, conv2d_bwd_weight=vw):
+                        r[f"v6_v{vw}w_fwdbwd_ms"] = _time_cupy(ours_fb, 20)
+            except Exception as e:   # noqa: BLE001
+                r["v6_error"] = str(e)
         if torch is not None:
             try:
                 xt = torch.as_tensor(X, device="cuda")
@@ -654,6 +662,11 @@ def stage_bench(rec, deadline):
             rec["vdsr_v5_v4w_fwdbwd_ms"] = vd[0]["v5_v4w_fwdbwd_ms"]
             rec["vdsr_v5_v4w_fwdbwd_fp32_ratio"] = (vd[0]["cudnn_fp32_fwdbwd_ms"] /
                                                    vd[0]["v5_v4w_fwdbwd_ms"])
+    for vw in (4, 5):    # Winograd forward and backward-input with a weight-pass version
+        ms = vd[0].get(f"v6_v{vw}w_fwdbwd_ms") if vd else None
+        if ms and vd[0].get("cudnn_fp32_fwdbwd_ms"):
+            rec[f"vdsr_v6_v{vw}w_fwdbwd_ms"] = ms
+            rec[f"vdsr_v6_v{vw}w_fwdbwd_fp32_ratio"] = vd[0]["cudnn_fp32_fwdbwd_ms"] / ms
 
 
 # ---------------------------------------------------------------------------------- report
@@ -738,6 +751,12 @@ def write_summary():
             lines.append(f"VDSR fwd+bwd with v5 forward and backward-input, v4 backward-weight: "
                          f"{b['vdsr_v5_v4w_fwdbwd_ms']:.3f} ms = "
                          f"{b['vdsr_v5_v4w_fwdbwd_fp32_ratio']:.2f}x cuDNN fp32")
+        for vw in (4, 5):
+            if b.get(f"vdsr_v6_v{vw}w_fwdbwd_ms"):
+                lines.append(f"VDSR fwd+bwd with v6 (Winograd F(4x4, 3x3)) forward and "
+                             f"backward-input, v{vw} backward-weight: "
+                             f"{b[f'vdsr_v6_v{vw}w_fwdbwd_ms']:.3f} ms = "
+                             f"{b[f'vdsr_v6_v{vw}w_fwdbwd_fp32_ratio']:.2f}x cuDNN fp32")
         with open(os.path.join(OUT, "bench.csv"), "w") as f:
             keys = sorted({k for r in b["rows"] for k in r if k not in ("versions", "torch_error")})
             f.write(",".join(keys) + "\n")

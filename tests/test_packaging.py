@@ -13,6 +13,9 @@ READ_KERNEL = (
     "src = (r.files('tinysr.kernels') / 'conv2d_fwd' / 'conv2d_fwd.cu').read_text(); "
     "assert '__global__' in src; "
     "assert (r.files('tinysr.kernels') / 'common.cuh').read_text(); "
+    "from tinysr.backend import cuda_loader; "
+    "assert all('__global__' in cuda_loader.source(k) for k in cuda_loader.KERNELS); "
+    "assert 'conv2d_fwd_v6_gemm' in cuda_loader.source('conv2d_fwd'); "
     "print(tinysr.__file__)"
 )
 

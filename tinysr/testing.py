@@ -143,3 +143,36 @@ def _projection_check(fn, inputs, wrt, outs, eps, tol, rng, trials=3):
             worst = GradcheckReport(err <= tol * scale, "projection", err,
                                     f"random projection {trial}", analytic, numeric)
     return worst
+
+
+def conv_error_bound(kernel, version, a, w, x_shape, stride, pad, mode):
+    """Elementwise bound on |ours - the float64 reference| for one CUDA convolution pass,
+    kernel "conv2d_fwd" (a = x) or "conv2d_bwd_input" (a = gy), run by the launch plans at
+    `version` in a's float type: 2 n u times the computation on absolute values, with
+      - direct versions: n = the products summed (cuda_loader.error_terms; 3xTF32 for v5),
+        plus the replicate fold's adds for backward-input;
+      - v6 where it runs Winograd (launch_geometry.winograd_applies): n + 2 with
+        n = winograd_error_terms, on winograd_magnitude (the transforms' absolute values).
+    """
+    from tinysr.backend import cuda_loader, numpy_ref
+    from tinysr.backend import launch_geometry as plans
+    from tinysr.kernels.conv2d_fwd.reference import winograd_magnitude
+    from tinysr.kernels.conv2d_fwd.winograd_matrices import winograd_error_terms
+
+    dtype = np.dtype(a.dtype)
+    u = 2.0 ** -24 if dtype == np.float32 else 2.0 ** -53
+    a64, w64 = np.abs(np.asarray(a, np.float64)), np.abs(np.asarray(w, np.float64))
+    O, C, KH, KW = w.shape
+    wino = version == 6 and plans.winograd_applies(KH, KW, stride)
+    if kernel == "conv2d_fwd":
+        if wino:
+            return 2 * (winograd_error_terms(C, KH) + 2) * u * winograd_magnitude(a64, w64, pad, mode)
+        n = cuda_loader.error_terms(kernel, version, dtype, C * KH * KW)
+        return 2 * n * u * numpy_ref.conv2d_forward(a64, w64, stride, pad, mode)
+    if kernel != "conv2d_bwd_input":
+        raise ValueError(f"no bound for {kernel}")
+    if wino and (mode == "zeros" or pad == 0) and pad <= KH - 1:   # launch_geometry's test
+        w_flip = w64[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        return 2 * (winograd_error_terms(O, KH) + 2) * u * winograd_magnitude(a64, w_flip, KH - 1 - pad)
+    n = cuda_loader.error_terms(kernel, version, dtype, O * KH * KW + (pad + 1) ** 2)
+    return 2 * n * u * numpy_ref.conv2d_backward_input(a64, w64, x_shape, stride, pad, mode)

@@ -40,7 +40,7 @@ def winograd_magnitude(x, w, p=0, padding_mode="zeros"):
         |y - ref| <= (n + 2) * u * winograd_magnitude,   n = winograd_error_terms(C, r).
     It is >= conv2d_fwd(|x|, |w|) (the direct bound's scale): it sums the same products
     plus the transforms' cross terms. Stride 1, square filters of a size v7 handles."""
-    from .winograd_numba import matrices
+    from .winograd_matrices import matrices
     xp = pad(np.abs(x).astype(np.float64), p, padding_mode)
     w = np.abs(w).astype(np.float64)
     n_img, n_ch, hp, wp = xp.shape

@@ -30,9 +30,11 @@ import numpy as np
 # v1..vN of the .cu file; string keys are helper kernels every version shares.
 KERNELS = {
     "conv2d_fwd": {
-        "file": "conv2d_fwd/conv2d_fwd.cu",
+        "file": ("conv2d_fwd/conv2d_fwd.cu", "conv2d_fwd/winograd.cu"),
         "versions": {1: ("conv2d_fwd_v1",), 2: ("conv2d_fwd_v2",), 3: ("conv2d_fwd_v3",),
-                     4: ("conv2d_fwd_v4", "conv2d_fwd_v4_n128"), 5: ("conv2d_fwd_v5",)},
+                     4: ("conv2d_fwd_v4", "conv2d_fwd_v4_n128"), 5: ("conv2d_fwd_v5",),
+                     6: ("conv2d_fwd_v6_filter", "conv2d_fwd_v6_input", "conv2d_fwd_v6_gemm",
+                         "conv2d_fwd_v6_output")},
     },
     "conv2d_bwd_input": {
         "file": "conv2d_bwd_input/conv2d_bwd_input.cu",
@@ -40,6 +42,7 @@ KERNELS = {
                      3: ("conv2d_bwd_input_v3",),
                      4: ("conv2d_bwd_input_v4", "conv2d_bwd_input_v4_n128"),
                      5: ("conv2d_bwd_input_v5",),
+                     6: (),    # the forward's v6 (Winograd) on gy: launch_geometry
                      "fold": ("conv2d_bwd_input_fold",)},
     },
     "conv2d_bwd_weight": {
@@ -83,6 +86,11 @@ _BWD_W = ("const T*", "const T*", "T*", "T*") + ("int",) * 14   # ... + splits, 
 SIGNATURES = {
     **{f"conv2d_fwd_v{v}": _CONV for v in (1, 2, 3, 4, 5)},
     "conv2d_fwd_v4_n128": _CONV,         # v4 on a 64 x 128 tile (launch_geometry.v4_fwd_tile)
+    # v6, Winograd F(4x4, 3x3) (winograd.cu); mats: B^T, G, A^T in float64
+    "conv2d_fwd_v6_filter": ("const T*", "const double*", "T*", "int", "int", "int"),   # R S flip
+    "conv2d_fwd_v6_input": ("const T*", "const double*", "T*") + ("int",) * 8,  # N S H W pad rep th tw
+    "conv2d_fwd_v6_gemm": ("const T*", "const T*", "T*", "int", "int", "int"),     # R K P
+    "conv2d_fwd_v6_output": ("const T*", "const double*", "T*") + ("int",) * 6,  # N R Ho Wo th tw
     # gy, w, out, 12 conv ints, Hg, Wg, off (see conv2d_bwd_input.cu)
     **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3, 4, 5)},
     "conv2d_bwd_input_v4_n128": _CONV + ("int",) * 3,
@@ -124,8 +132,11 @@ def read_text(relative):
 
 
 def source(kernel):
-    """common.cuh followed by the kernel's .cu text: what NVRTC (and the emulator) compile."""
-    return read_text("common.cuh") + "\n" + read_text(KERNELS[kernel]["file"])
+    """common.cuh followed by the kernel's .cu text (its files in order): what NVRTC (and
+    the emulator) compile."""
+    files = KERNELS[kernel]["file"]
+    files = (files,) if isinstance(files, str) else files
+    return "\n".join([read_text("common.cuh")] + [read_text(f) for f in files])
 
 
 def entries(kernel, version):
@@ -155,6 +166,10 @@ def check_args(entry, dtype, args, is_array, is_contiguous):
                 raise TypeError(f"{entry} argument {i}: dtype {a.dtype}, kernel wants {dtype}")
             if not is_contiguous(a):
                 raise ValueError(f"{entry} argument {i}: array is not C-contiguous")
+            out.append(a)
+        elif kind == "const double*":        # a float64 table whatever T is (v6's matrices)
+            if not is_array(a) or a.dtype != np.float64 or not is_contiguous(a):
+                raise TypeError(f"{entry} argument {i}: expected a C-contiguous float64 array")
             out.append(a)
         elif kind == "int":
             if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):

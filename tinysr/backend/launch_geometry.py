@@ -15,8 +15,9 @@ Tile64x128 in kernels/common.cuh), 64 x 256 with 256 threads for the "v4" forwar
 backward-input (WarpTileConfig Tile64x256; entries *_v4) or 64 x 128 with 128 threads
 (Tile64x128w; entries *_v4_n128, picked per launch by v4_fwd_tile), 64 x 192 with 192
 threads for the "v4" backward-weight (Tile64x192), 64 x 256 with 256 threads for every
-"v5" (tensor-core, 3xTF32: forward, backward-input, backward-weight), and 16 x 16 for
-every "v2" convolution. A mismatch fails every emulation test of that version.
+"v5" (tensor-core, 3xTF32: forward, backward-input, backward-weight), 64 x 256 with 256
+threads for the GEMMs of the "v6" Winograd forward / backward-input (winograd.cu), and
+16 x 16 for every "v2" convolution. A mismatch fails every emulation test of that version.
 
 The SM count comes from ``launch.sm_count()`` where the launcher has it (cuda_loader:
 the current device's MultiProcessorCount) and is DEFAULT_SMS otherwise (the emulator).
@@ -25,6 +26,8 @@ import contextlib
 import math
 
 import numpy as np
+
+from ..kernels.conv2d_fwd.winograd_matrices import matrices as winograd_matrices
 
 THREADS = 256                 # 1-D kernels
 V2_TILE = 16                  # v2 convolutions: 16 x 16 threads, 16 x 16 outputs
@@ -44,6 +47,8 @@ V4_MAX_SIDE = 32767           # v4 packs tap coordinates into 16-bit halves (com
 SPLIT_TARGET_BLOCKS = 264     # backward-weight split-K: aim for ~2 blocks per SM of an H100
 SPLIT_MIN_K = 128             # ... but give each split at least this much reduction work
 MAX_GRID_Y = 65535
+WINOGRAD_M, WINOGRAD_R = 4, 3  # v6: F(4x4, 3x3), as winograd.cu's WG_M, WG_R
+WINOGRAD_BN, WINOGRAD_BM, WINOGRAD_THREADS = 256, 64, 256      # its GEMMs: Tile64x256
 MODES = {"zeros": 0, "replicate": 1}
 
 
@@ -157,6 +162,53 @@ def _v4_or_v3(version, *sides):
     return 3 if version in (4, 5) and max(sides) > V4_MAX_SIDE else version
 
 
+def winograd_applies(KH, KW, stride):
+    """v6 (Winograd F(4x4, 3x3)) serves stride-1 3x3 convolutions; others run v4."""
+    return stride == 1 and KH == KW == WINOGRAD_R
+
+
+_WINOGRAD_MATS = {}
+
+
+def _winograd_mats(xp):
+    """B^T (6x6), G (6x3), A^T (4x6), row-major, flattened, float64: winograd.cu's `mats`,
+    copied to each device once (a training step then never copies to or from the host)."""
+    key = (xp.__name__, xp.cuda.Device().id if hasattr(xp, "cuda") else 0)
+    if key not in _WINOGRAD_MATS:
+        m, at, g, bt = winograd_matrices(WINOGRAD_R)
+        assert m == WINOGRAD_M, "winograd.cu is written for F(4x4, 3x3)"
+        _WINOGRAD_MATS[key] = xp.asarray(np.concatenate([bt.ravel(), g.ravel(), at.ravel()]))
+    return _WINOGRAD_MATS[key]
+
+
+def winograd_conv(xp, launch, x, w, pad, rep, flip):
+    """The v6 pipeline (winograd.cu): filter, input transform, 36 GEMMs, output transform.
+    flip = False: y = conv(x, w), w (R, S, 3, 3). flip = True: w is (S, R, 3, 3) and the
+    filter is w rotated by 180 degrees and transposed (the backward-input pass)."""
+    dt = x.dtype
+    N, S, H, W = x.shape
+    R = w.shape[1] if flip else w.shape[0]
+    Ho, Wo = H + 2 * pad - WINOGRAD_R + 1, W + 2 * pad - WINOGRAD_R + 1
+    th, tw = cdiv(Ho, WINOGRAD_M), cdiv(Wo, WINOGRAD_M)
+    P = N * th * tw
+    alpha2 = (WINOGRAD_M + WINOGRAD_R - 1) ** 2
+    _check_int32(alpha2 * S * P, alpha2 * R * P, alpha2 * R * S, N * R * Ho * Wo)
+    mats = _winograd_mats(xp)
+    U = xp.empty((alpha2, R, S), dtype=dt)
+    launch("conv2d_fwd", 6, "conv2d_fwd_v6_filter", dt, *_1d(R * S), w, mats, U, R, S, int(flip))
+    V = xp.empty((alpha2, S, P), dtype=dt)
+    launch("conv2d_fwd", 6, "conv2d_fwd_v6_input", dt, *_1d(S * P),
+           x, mats, V, N, S, H, W, pad, rep, th, tw)
+    M = xp.empty((alpha2, R, P), dtype=dt)
+    launch("conv2d_fwd", 6, "conv2d_fwd_v6_gemm", dt,
+           (cdiv(P, WINOGRAD_BN), cdiv(R, WINOGRAD_BM), alpha2), (WINOGRAD_THREADS, 1, 1),
+           U, V, M, R, S, P)
+    y = xp.empty((N, R, Ho, Wo), dtype=dt)
+    launch("conv2d_fwd", 6, "conv2d_fwd_v6_output", dt, *_1d(R * P),
+           M, mats, y, N, R, Ho, Wo, th, tw)
+    return y
+
+
 def bwd_weight_geometry(version, O, CKK, K):
     """(grid, block, splits, kchunk): backward-weight reduces over K = N*Ho*Wo in `splits`
     chunks of `kchunk` (a multiple of 16, so every tile's k-slices line up)."""
@@ -187,6 +239,10 @@ def conv2d_forward(xp, launch, x, w, stride, padding, padding_mode, version):
     Ho, Wo = _out_size(H, KH, stride, padding), _out_size(W, KW, stride, padding)
     rep = _mode(padding_mode)
     _check_int32(x.size, N * O * Ho * Wo, C * KH * KW)
+    if version == 6:
+        if winograd_applies(KH, KW, stride):
+            return winograd_conv(xp, launch, x, w, padding, rep, flip=False)
+        version = 4                      # v6 is Winograd for stride-1 3x3 only
     version = _v4_or_v3(version, H + padding, W + padding)
     y = xp.empty((N, O, Ho, Wo), dtype=dt)
     grid, block = gemm_geometry(version, O, N * Ho * Wo, y.size)
@@ -219,6 +275,13 @@ def conv2d_backward_input(xp, launch, gy, w, x_shape, stride, padding, padding_m
     fold = rep == 1 and padding > 0
     Hg, Wg, off = (H + 2 * padding, W + 2 * padding, 0) if fold else (H, W, padding)
     _check_int32(N * C * Hg * Wg, gy.size, O * KH * KW)
+    if version == 6:
+        # zeros padding (or none): gx is the forward convolution of gy, zero-padded by
+        # KH - 1 - padding, with w rotated 180 degrees and transposed; replicate padding
+        # needs the fold below, so it runs v4
+        if winograd_applies(KH, KW, stride) and not fold and padding <= KH - 1:
+            return winograd_conv(xp, launch, gy, w, KH - 1 - padding, 0, flip=True)
+        version = 4
     if version in (4, 5) and stride != 1:
         version = 3                      # v4 and v5 gather gy taps for stride 1 only
     version = _v4_or_v3(version, Hg + padding, Wg + padding)

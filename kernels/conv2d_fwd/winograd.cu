@@ -1,0 +1,259 @@
+// winograd.cu: conv2d_fwd v6, Winograd F(4x4, 3x3) for stride-1 3x3 convolutions
+// (the loader compiles it after conv2d_fwd.cu; its CPU twin is winograd_numba.py,
+// the Numba conv2d_fwd v7, and both take their matrices from winograd_matrices.py).
+//
+// The math (Lavin & Gray 2016). A 4x4 tile of outputs of a 3x3 filter g reads a 6x6 tile
+// d of the (padded) input, alpha = m + r - 1 = 6, and
+//     Y = A^T [ (G g G^T) (.) (B^T d B) ] A          (.) = elementwise, 6 x 6
+// Summed over input channels, the elementwise products turn into 36 independent GEMMs:
+//     M[xi] (R x P) = U[xi] (R x S) @ V[xi] (S x P)      xi = 0 .. 35
+// with R output channels, S input channels and P = N * th * tw tiles. The 16 outputs of
+// a tile cost 36 multiply-adds a channel instead of 144 (4x fewer); the price is three
+// cheap transforms and the 36-plane intermediates V and M in global memory.
+//
+// Four kernels, launched in this order by launch_geometry.conv2d_forward (version 6):
+//   1. filter:  U[xi][r][s] = (G g[r,s] G^T)[xi]           one thread per (r, s)
+//   2. input:   V[xi][s][t] = (B^T d[s,t] B)[xi]           one thread per (s, t)
+//   3. gemm:    M[xi] = U[xi] V[xi]: v4's engine (common.cuh section 5) with a plain
+//               matrix Gather; blockIdx.z = xi                64 x 256 tiles, 256 threads
+//   4. output:  y[n, r, 4ti:4ti+4, 4tj:4tj+4] = A^T M[:, r, t] A, cropped at the edge
+//                                                             one thread per (r, t)
+// Thread mapping of 2 and 4: the tile index t runs fastest across threads, so each of a
+// thread's 36 plane accesses is, across a warp, 32 consecutive elements (coalesced).
+//
+//   V / M planes          t ->  0  1  2 ... P-1         (one row per channel)
+//   xi = 0   [ s or r ]       [ ..coalesced warp.. ]
+//   ...
+//   xi = 35
+//
+// `mats` holds B^T (6x6), G (6x3), A^T (4x6), row-major, in float64. B^T and A^T have
+// small integer entries, exact in any float type; G has 1/6, 1/12, 1/24, which float
+// cannot hold, so the filter transform runs in double and rounds U once (the error
+// analysis of winograd_error_terms counts exactly one rounding there).
+// The backward-input pass uses the same four kernels: flip = 1 makes the filter
+// transform read w (S, R, 3, 3) rotated by 180 degrees and transposed, i.e. the
+// forward convolution of gy that equals the input gradient (launch_geometry).
+//   grids: filter ceil(R*S / 256), input ceil(S*P / 256), gemm (ceil(P / 256),
+//   ceil(R / 64), 36), output ceil(R*P / 256); blocks of 256 threads.
+// ---------------------------------------------------------------------------------
+
+namespace tinysr {
+constexpr int WG_M = 4, WG_R = 3, WG_A = WG_M + WG_R - 1;   // F(4x4, 3x3): 6x6 tiles
+constexpr int WG_BT = 0, WG_G = WG_A * WG_A, WG_AT = WG_G + WG_A * WG_R;  // offsets in mats
+
+// The decoded tile t = (n, ti, tj) of an N x th x tw grid of tiles.
+struct WinogradTile {
+    int n, ti, tj;
+    __device__ __forceinline__ WinogradTile(int t, int th, int tw) {
+        n = t / (th * tw);
+        const int rest = t - n * th * tw;
+        ti = rest / tw;
+        tj = rest - ti * tw;
+    }
+};
+}  // namespace tinysr
+
+// 1. U[xi][r][s] = (G g G^T)[xi], in double, rounded once to T.
+template <typename T>
+__global__ void conv2d_fwd_v6_filter(const T* __restrict__ w, const double* __restrict__ mats,
+                                     T* __restrict__ U, int R, int S, int flip) {
+    using namespace tinysr;
+    __shared__ double G[WG_A * WG_R];
+    for (int i = threadIdx.x; i < WG_A * WG_R; i += blockDim.x) G[i] = mats[WG_G + i];
+    __syncthreads();
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= R * S) return;
+    const int r = idx / S, s = idx - r * S;
+    double g[WG_R][WG_R];
+#pragma unroll
+    for (int p = 0; p < WG_R; ++p)
+#pragma unroll
+        for (int q = 0; q < WG_R; ++q)
+            g[p][q] = flip ? double(w[(s * R + r) * 9 + (2 - p) * 3 + (2 - q)])
+                           : double(w[(r * S + s) * 9 + p * 3 + q]);
+    double gg[WG_A][WG_R];                                   // G g
+#pragma unroll
+    for (int a = 0; a < WG_A; ++a)
+#pragma unroll
+        for (int q = 0; q < WG_R; ++q) {
+            double sum = 0.0;
+#pragma unroll
+            for (int p = 0; p < WG_R; ++p) sum += G[a * WG_R + p] * g[p][q];
+            gg[a][q] = sum;
+        }
+#pragma unroll
+    for (int a = 0; a < WG_A; ++a)
+#pragma unroll
+        for (int b = 0; b < WG_A; ++b) {
+            double sum = 0.0;
+#pragma unroll
+            for (int q = 0; q < WG_R; ++q) sum += gg[a][q] * G[b * WG_R + q];
+            U[(a * WG_A + b) * R * S + idx] = T(sum);
+        }
+}
+
+// 2. V[xi][s][t] = (B^T d B)[xi]. Tile t's window starts at (4 ti - pad, 4 tj - pad) in
+// image coordinates. Inside the padded image a pixel reads as read_padded says ("zeros"
+// or "replicate"); beyond it (the last tiles of a row or column, whose extra outputs are
+// dropped) it is 0, as in the CPU twin, so both see the same tiles.
+template <typename T>
+__global__ void conv2d_fwd_v6_input(const T* __restrict__ x, const double* __restrict__ mats,
+                                    T* __restrict__ V, int N, int S, int H, int W, int pad,
+                                    int replicate, int th, int tw) {
+    using namespace tinysr;
+    __shared__ T BT[WG_A * WG_A];
+    for (int i = threadIdx.x; i < WG_A * WG_A; i += blockDim.x) BT[i] = T(mats[WG_BT + i]);
+    __syncthreads();
+    const int P = N * th * tw;
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= S * P) return;
+    const int s = idx / P, t = idx - s * P;
+    const WinogradTile tile(t, th, tw);
+    const T* plane = x + (tile.n * S + s) * H * W;
+    const int h0 = WG_M * tile.ti - pad, w0 = WG_M * tile.tj - pad;
+    T d[WG_A][WG_A];
+#pragma unroll
+    for (int a = 0; a < WG_A; ++a)
+#pragma unroll
+        for (int b = 0; b < WG_A; ++b) {
+            const int ih = h0 + a, iw = w0 + b;
+            const bool padded_image = ih < H + pad && iw < W + pad;
+            d[a][b] = padded_image ? read_padded(plane, ih, iw, H, W, replicate) : T(0);
+        }
+    T bd[WG_A][WG_A];                                        // B^T d
+#pragma unroll
+    for (int a = 0; a < WG_A; ++a)
+#pragma unroll
+        for (int j = 0; j < WG_A; ++j) {
+            T sum = T(0);
+#pragma unroll
+            for (int i = 0; i < WG_A; ++i) sum += BT[a * WG_A + i] * d[i][j];
+            bd[a][j] = sum;
+        }
+#pragma unroll
+    for (int a = 0; a < WG_A; ++a)
+#pragma unroll
+        for (int b = 0; b < WG_A; ++b) {
+            T sum = T(0);
+#pragma unroll
+            for (int j = 0; j < WG_A; ++j) sum += bd[a][j] * BT[b * WG_A + j];
+            V[(a * WG_A + b) * S * P + idx] = sum;
+        }
+}
+
+// 3. The 36 GEMMs. The operands are plain row-major matrices, so the Gather is v4's
+// forward gather without the taps: A = U[xi] (R x K), B = V[xi] (K x P). Slots as in
+// WarpTileConfig: a thread copies A rows a_row(t, i) at column a_col(t) and B row b_row(t)
+// at columns b_col(t, i) = lane + 32 i (a warp reads 32 consecutive floats). Rows past R
+// and columns past P are clamped (real data into accumulators never stored), rows of the
+// slice past K are zero.
+template <typename T, typename Cfg>
+struct MatrixGather {
+    const T* a; const T* b;
+    int K, P, ncol0;                          // ncol0: this thread's first B column
+    int ka, a_off[Cfg::A_LOADS];              // A: current k, and m * K per slot
+    int kb;                                   // B: current k
+
+    __device__ __forceinline__ void init(const T* a_, const T* b_, int R, int K_, int P_,
+                                         int m0, int n0, int t) {
+        a = a_; b = b_; K = K_; P = P_;
+        ka = Cfg::a_col(t);
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i) {
+            const int m = m0 + Cfg::a_row(t, i);
+            a_off[i] = (m < R ? m : R - 1) * K;
+        }
+        kb = Cfg::b_row(t);
+        ncol0 = n0 + Cfg::b_col(t, 0);
+    }
+
+    __device__ __forceinline__ void fetch(T* a_dst, T* b_dst) {
+        const bool ka_ok = ka < K, kb_ok = kb < K;
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i)
+            tinysr::copy_async(a_dst + Cfg::a_row(threadIdx.x, i),
+                               a + (ka_ok ? a_off[i] + ka : 0), ka_ok);
+        const T* row = b + (kb_ok ? kb * P : 0);
+#pragma unroll
+        for (int i = 0; i < Cfg::B_LOADS; ++i) {
+            const int col = ncol0 + 32 * i;               // = n0 + Cfg::b_col(t, i)
+            tinysr::copy_async(b_dst + Cfg::b_col(threadIdx.x, i), row + (col < P ? col : P - 1),
+                               kb_ok);
+        }
+        ka += Cfg::BK;
+        kb += Cfg::BK;
+    }
+
+    __device__ __forceinline__ void slice_ready(const T*) {}
+};
+
+template <typename T>
+__global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
+conv2d_fwd_v6_gemm(const T* __restrict__ U, const T* __restrict__ V, T* __restrict__ M,
+                   int R, int K, int P) {
+    typedef tinysr::Tile64x256 Cfg;
+    typedef tinysr::EngineV4<Cfg> Engine;
+    const int xi = blockIdx.z;
+    const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
+    MatrixGather<T, Cfg> g;
+    g.init(U + xi * R * K, V + xi * K * P, R, K, P, m0, n0, threadIdx.x);
+    T acc[Engine::TM][Engine::TN];
+    Engine::run(g, (K + Cfg::BK - 1) / Cfg::BK, acc);
+    T* out = M + xi * R * P;
+#pragma unroll
+    for (int j = 0; j < Engine::TN; ++j) {
+        const int col = n0 + Engine::col(threadIdx.x, j);
+        if (col >= P) continue;
+#pragma unroll
+        for (int i = 0; i < Engine::TM; ++i) {
+            const int m = m0 + Engine::row(threadIdx.x, i);
+            if (m < R) out[m * P + col] = acc[i][j];
+        }
+    }
+}
+
+// 4. The output transform: y tile = A^T M A, the part inside (Ho, Wo) stored.
+template <typename T>
+__global__ void conv2d_fwd_v6_output(const T* __restrict__ M, const double* __restrict__ mats,
+                                     T* __restrict__ y, int N, int R, int Ho, int Wo, int th,
+                                     int tw) {
+    using namespace tinysr;
+    __shared__ T AT[WG_M * WG_A];
+    for (int i = threadIdx.x; i < WG_M * WG_A; i += blockDim.x) AT[i] = T(mats[WG_AT + i]);
+    __syncthreads();
+    const int P = N * th * tw;
+    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= R * P) return;
+    const int r = idx / P, t = idx - r * P;
+    const WinogradTile tile(t, th, tw);
+    T mm[WG_A][WG_A];
+#pragma unroll
+    for (int a = 0; a < WG_A; ++a)
+#pragma unroll
+        for (int b = 0; b < WG_A; ++b) mm[a][b] = M[(a * WG_A + b) * R * P + idx];
+    T am[WG_M][WG_A];                                        // A^T M
+#pragma unroll
+    for (int u = 0; u < WG_M; ++u)
+#pragma unroll
+        for (int b = 0; b < WG_A; ++b) {
+            T sum = T(0);
+#pragma unroll
+            for (int a = 0; a < WG_A; ++a) sum += AT[u * WG_A + a] * mm[a][b];
+            am[u][b] = sum;
+        }
+    T* yp = y + (tile.n * R + r) * Ho * Wo;
+#pragma unroll
+    for (int u = 0; u < WG_M; ++u) {
+        const int i = WG_M * tile.ti + u;
+        if (i >= Ho) break;
+#pragma unroll
+        for (int v = 0; v < WG_M; ++v) {
+            const int j = WG_M * tile.tj + v;
+            if (j >= Wo) break;
+            T sum = T(0);
+#pragma unroll
+            for (int b = 0; b < WG_A; ++b) sum += am[u][b] * AT[v * WG_A + b];
+            yp[i * Wo + j] = sum;
+        }
+    }
+}
