@@ -662,11 +662,35 @@ def stage_bench(rec, deadline):
             rec["vdsr_v5_v4w_fwdbwd_ms"] = vd[0]["v5_v4w_fwdbwd_ms"]
             rec["vdsr_v5_v4w_fwdbwd_fp32_ratio"] = (vd[0]["cudnn_fp32_fwdbwd_ms"] /
                                                    vd[0]["v5_v4w_fwdbwd_ms"])
+    if vd:
+        rec["vdsr_fastest_verified_mix"] = fastest_verified_mix(vd[0])
     for vw in (4, 5):    # Winograd forward and backward-input with a weight-pass version
         ms = vd[0].get(f"v6_v{vw}w_fwdbwd_ms") if vd else None
         if ms and vd[0].get("cudnn_fp32_fwdbwd_ms"):
             rec[f"vdsr_v6_v{vw}w_fwdbwd_ms"] = ms
             rec[f"vdsr_v6_v{vw}w_fwdbwd_fp32_ratio"] = vd[0]["cudnn_fp32_fwdbwd_ms"] / ms
+
+
+def fastest_verified_mix(row):
+    """Of the (forward, backward-input, backward-weight) version mixes timed on the VDSR
+    layer, the fastest whose every version passed verify in float32 and float64: what
+    DEFAULT_VERSION should say on this card (None if nothing qualifies)."""
+    verdict = RESULTS["stages"].get("verify", {}).get("verdict", {})
+    default = tuple(row.get("ours_versions", {}).get(k) for k in CONV_KERNELS)
+    timed = {default: row.get("ours_fwdbwd_ms"), (5, 5, 5): row.get("v5_fwdbwd_ms"),
+             (5, 5, 4): row.get("v5_v4w_fwdbwd_ms"), (6, 6, 4): row.get("v6_v4w_fwdbwd_ms"),
+             (6, 6, 5): row.get("v6_v5w_fwdbwd_ms")}
+
+    def verified(mix):
+        return all(verdict.get(f"{k} v{v} {dt}", {}).get("pass")
+                   for k, v in zip(CONV_KERNELS, mix) for dt in ("float32", "float64"))
+    ok = {mix: ms for mix, ms in timed.items() if ms and verified(mix)}
+    if not ok:
+        return None
+    mix = min(ok, key=ok.get)
+    cudnn = row.get("cudnn_fp32_fwdbwd_ms")
+    return {"versions": dict(zip(CONV_KERNELS, mix)), "fwdbwd_ms": ok[mix],
+            "x_cudnn_fp32": cudnn / ok[mix] if cudnn else None}
 
 
 # ---------------------------------------------------------------------------------- report
@@ -757,6 +781,13 @@ def write_summary():
                              f"backward-input, v{vw} backward-weight: "
                              f"{b[f'vdsr_v6_v{vw}w_fwdbwd_ms']:.3f} ms = "
                              f"{b[f'vdsr_v6_v{vw}w_fwdbwd_fp32_ratio']:.2f}x cuDNN fp32")
+        best = b.get("vdsr_fastest_verified_mix")
+        if best:
+            lines.append("Fastest verified mix on the VDSR layer (fwd, bwd-input, bwd-weight): "
+                         + ", ".join(f"{k} v{v}" for k, v in best["versions"].items())
+                         + f": {best['fwdbwd_ms']:.3f} ms = "
+                         + f"{_fmt(best['x_cudnn_fp32'], '.2f')}x cuDNN fp32 "
+                         "(set DEFAULT_VERSION in tinysr/backend/cuda_loader.py to it)")
         with open(os.path.join(OUT, "bench.csv"), "w") as f:
             keys = sorted({k for r in b["rows"] for k in r if k not in ("versions", "torch_error")})
             f.write(",".join(keys) + "\n")
