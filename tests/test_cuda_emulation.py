@@ -432,31 +432,49 @@ def test_launch_checks_arguments(emu):
                    x, x, y, 1.0, *([1] * 11))
 
 
-def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch):
+@pytest.mark.parametrize("model_name, versions", [
+    ("srcnn", {}),                                          # the default versions
+    ("vdsr", {"conv2d_fwd": 6, "conv2d_bwd_input": 6}),    # Winograd in a training step
+], ids=["srcnn-default", "vdsr-v6"])
+def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch, model_name, versions):
     """The whole "cuda" path without a GPU: tinysr.backend.cupy_gpu imported with NumPy
-    standing in for CuPy and the emulator for the launcher; three SRCNN training steps on
-    device "cuda" must match the NumPy reference backend step for step."""
+    standing in for CuPy and the emulator for the launcher; three training steps (SRCNN,
+    or a small VDSR, all 3x3 convolutions, on v6) on device "cuda" must match the NumPy
+    reference backend step for step."""
     import sys
     import types
     import tinysr
     from tinysr import functional as F
     from tinysr.backend import use_cpu_backend
-    from tinysr.models import SRCNN
+    from tinysr.models import SRCNN, VDSR
 
     fake = types.ModuleType("cupy")
     fake.__dict__.update({k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
     fake.asnumpy = np.asarray
     monkeypatch.setitem(sys.modules, "cupy", fake)
     monkeypatch.delitem(sys.modules, "tinysr.backend.cupy_gpu", raising=False)
-    from tinysr.backend import cupy_gpu
-    monkeypatch.setattr(cupy_gpu, "_launch", emu.launch)
+    # import_module, not "from tinysr.backend import cupy_gpu": after an earlier run the
+    # package attribute still names that run's module, which the device lookup no longer sees
+    cupy_gpu = importlib.import_module("tinysr.backend.cupy_gpu")
+    launched = set()
+
+    def launch(kernel, version, entry, *rest):
+        launched.add(entry)
+        return emu.launch(kernel, version, entry, *rest)
+    monkeypatch.setattr(cupy_gpu, "_launch", launch)
+    for kernel, version in versions.items():
+        monkeypatch.setitem(cupy_gpu.VERSION, kernel, version)
 
     def run(device):
         rng = np.random.default_rng(5)
-        model = SRCNN(f1=9, f2=1, f3=5, seed=0).to(device)
+        if model_name == "srcnn":
+            model, out = SRCNN(f1=9, f2=1, f3=5, seed=0), 5
+        else:
+            model, out = VDSR(depth=3, width=8, seed=0), 17
+        model = model.to(device)
         opt = tinysr.optim.Adam(model.parameters(), lr=1e-3)
         x = tinysr.tensor(rng.random((2, 1, 17, 17), dtype=np.float32)).to(device)
-        t = tinysr.tensor(rng.random((2, 1, 5, 5), dtype=np.float32)).to(device)
+        t = tinysr.tensor(rng.random((2, 1, out, out), dtype=np.float32)).to(device)
         losses = []
         for _ in range(3):
             opt.zero_grad()
@@ -475,6 +493,12 @@ def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-5)
     for a, b in zip(got_p, want_p):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    if versions:    # v6: every forward and every input gradient ran Winograd, none v4
+        assert "conv2d_fwd_v6_gemm" in launched
+        assert not any(e.startswith(("conv2d_fwd_v4", "conv2d_bwd_input_v4"))
+                       for e in launched), sorted(launched)
+    else:
+        assert not any("_v6_" in e for e in launched)
 
 
 def test_every_version_was_emulated(request, capsys):
