@@ -165,7 +165,6 @@ def _ratio(got, want, bound):
 
 
 def stage_verify(rec, deadline):
-    from tinysr.backend import cuda_loader
     from tinysr.backend import launch_geometry as plans
     from tinysr.backend import numpy_ref as ref
     from tinysr.testing import conv_error_bound
@@ -191,7 +190,7 @@ def stage_verify(rec, deadline):
             def bnd_gx(v):
                 return conv_error_bound("conv2d_bwd_input", v, gy, w, x.shape, s, p, mode)
             want_gw, want_gb = ref.conv2d_backward_weight(gy64, x64, w.shape, s, p, mode)
-            sw, sb = ref.conv2d_backward_weight(abs(gy64), abs(x64), w.shape, s, p, mode)
+            _, sb = ref.conv2d_backward_weight(abs(gy64), abs(x64), w.shape, s, p, mode)
             terms = gy.size // O + 512
             X, Wd, GY = dev(x), dev(w), dev(gy)
             # "4n128": v4 with its forward engine forced onto the 64 x 128 tile
@@ -213,15 +212,12 @@ def stage_verify(rec, deadline):
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_bwd_input"] = f"error: {e}"
                 try:
-                    if version not in cuda_loader.KERNELS["conv2d_bwd_weight"]["versions"]:
-                        rows.append(r)   # v6: forward and backward-input only
-                        continue
                     gw, gb = plans.conv2d_backward_weight(xp, launch, GY, X, w.shape, s, p, mode,
                                                           version)
-                    terms_w = cuda_loader.error_terms("conv2d_bwd_weight", version, dtype,
-                                                      gy.size // O) + 512
+                    bnd_w = conv_error_bound("conv2d_bwd_weight", version, gy, x, w.shape, s, p,
+                                             mode)
                     r["conv2d_bwd_weight"] = max(
-                        _ratio(host(gw), want_gw, 2 * terms_w * eps * sw + 1e-300),
+                        _ratio(host(gw), want_gw, bnd_w + 1e-300),
                         _ratio(host(gb), want_gb, 2 * terms * eps * sb + 1e-300))
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_bwd_weight"] = f"error: {e}"
@@ -494,7 +490,7 @@ def stage_step(rec, deadline):
 
 
 # ---------------------------------------------------------------------------------- bench
-CONV_VERSIONS = (1, 2, 3, 4, 5, 6)    # every numbered version (v6: no backward-weight)
+CONV_VERSIONS = (1, 2, 3, 4, 5, 6)    # every numbered version
 CONV_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_weight")
 
 LAYERS = [  # name, N, C, H, W, O, K, pad
@@ -586,9 +582,8 @@ def stage_bench(rec, deadline):
                 check_time(deadline)
                 key = f"v{v}" if tile is None else f"v{v} tile 64x{tile}"
                 try:
-                    vw = v if v in cuda_loader.KERNELS["conv2d_bwd_weight"]["versions"] else 4
                     with be.use_versions(conv2d_fwd=v, conv2d_bwd_input=v,
-                                         conv2d_bwd_weight=vw), plans.force_v4_tile(tile):
+                                         conv2d_bwd_weight=v), plans.force_v4_tile(tile):
                         reps = 3 if v == 1 else 10
                         ladder[key] = {
                             "fwd_ms": _time_cupy(ours_fwd, reps, 1),
@@ -607,8 +602,8 @@ def stage_bench(rec, deadline):
                     r["v5_v4w_fwdbwd_ms"] = _time_cupy(ours_fb, 20)
             except Exception as e:   # noqa: BLE001
                 r["v5_error"] = str(e)
-            try:    # Winograd (v6) forward and backward-input, with either weight pass
-                for vw in (4, 5):
+            try:    # Winograd (v6) forward and backward-input, with each weight pass
+                for vw in (4, 5, 6):
                     with be.use_versions(conv2d_fwd=6, conv2d_bwd_input=6, conv2d_bwd_weight=vw):
                         r[f"v6_v{vw}w_fwdbwd_ms"] = _time_cupy(ours_fb, 20)
             except Exception as e:   # noqa: BLE001
@@ -664,7 +659,7 @@ def stage_bench(rec, deadline):
                                                    vd[0]["v5_v4w_fwdbwd_ms"])
     if vd:
         rec["vdsr_fastest_verified_mix"] = fastest_verified_mix(vd[0])
-    for vw in (4, 5):    # Winograd forward and backward-input with a weight-pass version
+    for vw in (4, 5, 6):    # Winograd forward and backward-input with a weight-pass version
         ms = vd[0].get(f"v6_v{vw}w_fwdbwd_ms") if vd else None
         if ms and vd[0].get("cudnn_fp32_fwdbwd_ms"):
             rec[f"vdsr_v6_v{vw}w_fwdbwd_ms"] = ms
@@ -679,7 +674,7 @@ def fastest_verified_mix(row):
     default = tuple(row.get("ours_versions", {}).get(k) for k in CONV_KERNELS)
     timed = {default: row.get("ours_fwdbwd_ms"), (5, 5, 5): row.get("v5_fwdbwd_ms"),
              (5, 5, 4): row.get("v5_v4w_fwdbwd_ms"), (6, 6, 4): row.get("v6_v4w_fwdbwd_ms"),
-             (6, 6, 5): row.get("v6_v5w_fwdbwd_ms")}
+             (6, 6, 5): row.get("v6_v5w_fwdbwd_ms"), (6, 6, 6): row.get("v6_v6w_fwdbwd_ms")}
 
     def verified(mix):
         return all(verdict.get(f"{k} v{v} {dt}", {}).get("pass")
@@ -775,7 +770,7 @@ def write_summary():
             lines.append(f"VDSR fwd+bwd with v5 forward and backward-input, v4 backward-weight: "
                          f"{b['vdsr_v5_v4w_fwdbwd_ms']:.3f} ms = "
                          f"{b['vdsr_v5_v4w_fwdbwd_fp32_ratio']:.2f}x cuDNN fp32")
-        for vw in (4, 5):
+        for vw in (4, 5, 6):
             if b.get(f"vdsr_v6_v{vw}w_fwdbwd_ms"):
                 lines.append(f"VDSR fwd+bwd with v6 (Winograd F(4x4, 3x3)) forward and "
                              f"backward-input, v{vw} backward-weight: "

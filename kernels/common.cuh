@@ -23,6 +23,8 @@
 //   7. Engines (EngineV4, EngineTf32x3): what a tile body calls to fill its accumulators,
 //      and gemm_mainloop_tf32x3, the "v5" loop: the v4 slices, multiplied on tensor cores
 //      (mma.sync m16n8k8 TF32) with the 3xTF32 split that keeps float32 accuracy.
+//   8. Winograd F(4x4, 3x3) helpers of the "v6" convolutions: the tile constants, the
+//      tile decoder and MatrixGather (v4's engine on plain row-major matrices).
 #ifndef TINYSR_COMMON_CUH
 #define TINYSR_COMMON_CUH
 
@@ -641,6 +643,72 @@ struct EngineTf32x3 {
 // The v5 engine for float, v4's for double.
 template <typename T, typename Cfg> struct Tf32x3Or { typedef EngineV4<Cfg> type; };
 template <typename Cfg> struct Tf32x3Or<float, Cfg> { typedef EngineTf32x3<Cfg> type; };
+
+// ---------------------------------------------------------------------------------
+// 8. Winograd F(4x4, 3x3) helpers, shared by the v6 convolutions (conv2d_fwd/winograd.cu:
+//    forward and backward-input; conv2d_bwd_weight/winograd_bwd_weight.cu: the weight
+//    gradient). A 4x4 output tile of a 3x3 filter reads a 6x6 input tile; `mats` holds
+//    B^T (6x6), G (6x3), A^T (4x6) row-major in float64 at the offsets below.
+// ---------------------------------------------------------------------------------
+constexpr int WG_M = 4, WG_R = 3, WG_A = WG_M + WG_R - 1;   // F(4x4, 3x3): 6x6 tiles
+constexpr int WG_BT = 0, WG_G = WG_A * WG_A, WG_AT = WG_G + WG_A * WG_R;  // offsets in mats
+
+// The decoded tile t = (n, ti, tj) of an N x th x tw grid of tiles.
+struct WinogradTile {
+    int n, ti, tj;
+    __device__ __forceinline__ WinogradTile(int t, int th, int tw) {
+        n = t / (th * tw);
+        const int rest = t - n * th * tw;
+        ti = rest / tw;
+        tj = rest - ti * tw;
+    }
+};
+
+// The Gather of a GEMM on plain row-major matrices, for v4's engine (section 5): v4's
+// forward gather without the taps. A (R x K), B (K x P). Slots as in WarpTileConfig: a
+// thread copies A rows a_row(t, i) at column a_col(t) and B row b_row(t) at columns
+// b_col(t, i) = lane + 32 i (a warp reads 32 consecutive elements). Rows past R and
+// columns past P are clamped (real data into accumulators never stored); rows of the
+// slice past K are zero.
+template <typename T, typename Cfg>
+struct MatrixGather {
+    const T* a; const T* b;
+    int K, P, ncol0;                          // ncol0: this thread's first B column
+    int ka, a_off[Cfg::A_LOADS];              // A: current k, and m * K per slot
+    int kb;                                   // B: current k
+
+    __device__ __forceinline__ void init(const T* a_, const T* b_, int R, int K_, int P_,
+                                         int m0, int n0, int t) {
+        a = a_; b = b_; K = K_; P = P_;
+        ka = Cfg::a_col(t);
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i) {
+            const int m = m0 + Cfg::a_row(t, i);
+            a_off[i] = (m < R ? m : R - 1) * K;
+        }
+        kb = Cfg::b_row(t);
+        ncol0 = n0 + Cfg::b_col(t, 0);
+    }
+
+    __device__ __forceinline__ void fetch(T* a_dst, T* b_dst) {
+        const bool ka_ok = ka < K, kb_ok = kb < K;
+#pragma unroll
+        for (int i = 0; i < Cfg::A_LOADS; ++i)
+            copy_async(a_dst + Cfg::a_row(threadIdx.x, i), a + (ka_ok ? a_off[i] + ka : 0),
+                       ka_ok);
+        const T* row = b + (kb_ok ? kb * P : 0);
+#pragma unroll
+        for (int i = 0; i < Cfg::B_LOADS; ++i) {
+            const int col = ncol0 + 32 * i;               // = n0 + Cfg::b_col(t, i)
+            copy_async(b_dst + Cfg::b_col(threadIdx.x, i), row + (col < P ? col : P - 1),
+                       kb_ok);
+        }
+        ka += Cfg::BK;
+        kb += Cfg::BK;
+    }
+
+    __device__ __forceinline__ void slice_ready(const T*) {}
+};
 
 }  // namespace tinysr
 

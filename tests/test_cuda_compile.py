@@ -175,6 +175,9 @@ def test_compile_summary(capsys):
         pytest.skip("nothing was compiled (see the skips above)")
     versions = {(k, v) for k in COMPILED for v in cuda_loader.KERNELS[k]["versions"]}
     inst = sum(len(r) for r in COMPILED.values())
+    files = [cuda_loader.KERNELS[k]["file"] for k in COMPILED]
+    n_files = sum(1 if isinstance(f, str) else len(f) for f in files)
     with capsys.disabled():
-        print(f"\n[cuda compile] {len(COMPILED)} .cu files, {len(versions)} kernel versions "
+        print(f"\n[cuda compile] {n_files} .cu files in {len(COMPILED)} programs, "
+              f"{len(versions)} kernel versions "
               f"(helpers included), {inst} instantiations compiled for {ARCH}")

@@ -37,21 +37,6 @@
 //   ceil(R / 64), 36), output ceil(R*P / 256); blocks of 256 threads.
 // ---------------------------------------------------------------------------------
 
-namespace tinysr {
-constexpr int WG_M = 4, WG_R = 3, WG_A = WG_M + WG_R - 1;   // F(4x4, 3x3): 6x6 tiles
-constexpr int WG_BT = 0, WG_G = WG_A * WG_A, WG_AT = WG_G + WG_A * WG_R;  // offsets in mats
-
-// The decoded tile t = (n, ti, tj) of an N x th x tw grid of tiles.
-struct WinogradTile {
-    int n, ti, tj;
-    __device__ __forceinline__ WinogradTile(int t, int th, int tw) {
-        n = t / (th * tw);
-        const int rest = t - n * th * tw;
-        ti = rest / tw;
-        tj = rest - ti * tw;
-    }
-};
-}  // namespace tinysr
 
 // 1. U[xi][r][s] = (G g G^T)[xi], in double, rounded once to T.
 template <typename T>
@@ -141,52 +126,8 @@ __global__ void conv2d_fwd_v6_input(const T* __restrict__ x, const double* __res
         }
 }
 
-// 3. The 36 GEMMs. The operands are plain row-major matrices, so the Gather is v4's
-// forward gather without the taps: A = U[xi] (R x K), B = V[xi] (K x P). Slots as in
-// WarpTileConfig: a thread copies A rows a_row(t, i) at column a_col(t) and B row b_row(t)
-// at columns b_col(t, i) = lane + 32 i (a warp reads 32 consecutive floats). Rows past R
-// and columns past P are clamped (real data into accumulators never stored), rows of the
-// slice past K are zero.
-template <typename T, typename Cfg>
-struct MatrixGather {
-    const T* a; const T* b;
-    int K, P, ncol0;                          // ncol0: this thread's first B column
-    int ka, a_off[Cfg::A_LOADS];              // A: current k, and m * K per slot
-    int kb;                                   // B: current k
-
-    __device__ __forceinline__ void init(const T* a_, const T* b_, int R, int K_, int P_,
-                                         int m0, int n0, int t) {
-        a = a_; b = b_; K = K_; P = P_;
-        ka = Cfg::a_col(t);
-#pragma unroll
-        for (int i = 0; i < Cfg::A_LOADS; ++i) {
-            const int m = m0 + Cfg::a_row(t, i);
-            a_off[i] = (m < R ? m : R - 1) * K;
-        }
-        kb = Cfg::b_row(t);
-        ncol0 = n0 + Cfg::b_col(t, 0);
-    }
-
-    __device__ __forceinline__ void fetch(T* a_dst, T* b_dst) {
-        const bool ka_ok = ka < K, kb_ok = kb < K;
-#pragma unroll
-        for (int i = 0; i < Cfg::A_LOADS; ++i)
-            tinysr::copy_async(a_dst + Cfg::a_row(threadIdx.x, i),
-                               a + (ka_ok ? a_off[i] + ka : 0), ka_ok);
-        const T* row = b + (kb_ok ? kb * P : 0);
-#pragma unroll
-        for (int i = 0; i < Cfg::B_LOADS; ++i) {
-            const int col = ncol0 + 32 * i;               // = n0 + Cfg::b_col(t, i)
-            tinysr::copy_async(b_dst + Cfg::b_col(threadIdx.x, i), row + (col < P ? col : P - 1),
-                               kb_ok);
-        }
-        ka += Cfg::BK;
-        kb += Cfg::BK;
-    }
-
-    __device__ __forceinline__ void slice_ready(const T*) {}
-};
-
+// 3. The 36 GEMMs M[xi] = U[xi] V[xi] on v4's engine; the operands are plain row-major
+// matrices, so the gather is common.cuh's MatrixGather (section 8).
 template <typename T>
 __global__ void __launch_bounds__(tinysr::Tile64x256::THREADS, sizeof(T) == 4 ? 2 : 1)
 conv2d_fwd_v6_gemm(const T* __restrict__ U, const T* __restrict__ V, T* __restrict__ M,
@@ -195,7 +136,7 @@ conv2d_fwd_v6_gemm(const T* __restrict__ U, const T* __restrict__ V, T* __restri
     typedef tinysr::EngineV4<Cfg> Engine;
     const int xi = blockIdx.z;
     const int m0 = blockIdx.y * Cfg::BM, n0 = blockIdx.x * Cfg::BN;
-    MatrixGather<T, Cfg> g;
+    tinysr::MatrixGather<T, Cfg> g;
     g.init(U + xi * R * K, V + xi * K * P, R, K, P, m0, n0, threadIdx.x);
     T acc[Engine::TM][Engine::TN];
     Engine::run(g, (K + Cfg::BK - 1) / Cfg::BK, acc);

@@ -68,3 +68,13 @@ def winograd_error_terms(n_ch, r):
     transforms, C for the channel sum, one rounding of the transformed filter."""
     m = TILE[r]
     return n_ch + 4 * (m + r - 1) + 1
+
+
+def winograd_weight_error_terms(n_tiles, r):
+    """The n of the bound |gw - ref| <= (n + 2) u winograd_weight_magnitude for the CUDA v6
+    weight gradient: the sum over n_tiles tiles (split-K: at most n_tiles + n_tiles / 64
+    additions on any path, the split partial sums included), two alpha-long sums of the
+    input transform, two m-long sums of the gy transform, one rounding of gw (the G
+    transforms run in float64)."""
+    m = TILE[r]
+    return n_tiles + n_tiles // 64 + 1 + 2 * (m + r - 1) + 2 * m + 1

@@ -46,10 +46,14 @@ KERNELS = {
                      "fold": ("conv2d_bwd_input_fold",)},
     },
     "conv2d_bwd_weight": {
-        "file": "conv2d_bwd_weight/conv2d_bwd_weight.cu",
+        "file": ("conv2d_bwd_weight/conv2d_bwd_weight.cu",
+                 "conv2d_bwd_weight/winograd_bwd_weight.cu"),
         "versions": {1: ("conv2d_bwd_weight_v1",), 2: ("conv2d_bwd_weight_v2",),
                      3: ("conv2d_bwd_weight_v3",), 4: ("conv2d_bwd_weight_v4",),
                      5: ("conv2d_bwd_weight_v5",),
+                     # with the forward's input transform (conv2d_fwd v6): launch_geometry
+                     6: ("conv2d_bwd_weight_v6_gy", "conv2d_bwd_weight_v6_gemm",
+                         "conv2d_bwd_weight_v6_filter"),
                      "reduce": ("conv2d_bwd_weight_reduce",)},
     },
     "bias_act": {
@@ -97,6 +101,10 @@ SIGNATURES = {
     "conv2d_bwd_input_fold": ("const T*", "T*") + ("int",) * 5,     # N C H W pad
     **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3, 4, 5)},
     "conv2d_bwd_weight_reduce": ("const T*", "const T*", "T*", "T*", "int", "int", "int"),
+    # v6, the Winograd weight gradient (winograd_bwd_weight.cu)
+    "conv2d_bwd_weight_v6_gy": ("const T*", "const double*", "T*") + ("int",) * 6,  # N R Ho Wo th tw
+    "conv2d_bwd_weight_v6_gemm": ("const T*", "const T*", "T*") + ("int",) * 4,   # R S P kchunk
+    "conv2d_bwd_weight_v6_filter": ("const T*", "const double*", "T*", "int", "int", "int"),
     # x, b, y, has_bias, act, slope, C, inner, total
     **{f"bias_act_fwd_v{v}": ("const T*", "const T*", "T*", "int", "int", "T",
                               "int", "int", "int") for v in (1, 2)},

@@ -49,6 +49,8 @@ SPLIT_MIN_K = 128             # ... but give each split at least this much reduc
 MAX_GRID_Y = 65535
 WINOGRAD_M, WINOGRAD_R = 4, 3  # v6: F(4x4, 3x3), as winograd.cu's WG_M, WG_R
 WINOGRAD_BN, WINOGRAD_BM, WINOGRAD_THREADS = 256, 64, 256      # its GEMMs: Tile64x256
+WINOGRAD_W_TILE, WINOGRAD_W_BK = 64, 16   # v6 weight gradient: 64 x 64 tiles, k slices of 16
+WINOGRAD_W_TARGET_BLOCKS = 528            # split-K: ~4 of its small blocks per SM of an H100
 MODES = {"zeros": 0, "replicate": 1}
 
 
@@ -209,6 +211,43 @@ def winograd_conv(xp, launch, x, w, pad, rep, flip):
     return y
 
 
+def winograd_weight_splits(R, S, P):
+    """(splits, kchunk) of the v6 weight-gradient GEMMs: 36 x tiles x splits blocks near
+    WINOGRAD_W_TARGET_BLOCKS, each split at least 4 slices of tiles (kchunk % 16 == 0)."""
+    tiles = 36 * cdiv(R, WINOGRAD_W_TILE) * cdiv(S, WINOGRAD_W_TILE)
+    splits = max(1, min(cdiv(WINOGRAD_W_TARGET_BLOCKS, tiles), cdiv(P, 4 * WINOGRAD_W_BK)))
+    kchunk = cdiv(cdiv(P, splits), WINOGRAD_W_BK) * WINOGRAD_W_BK
+    return cdiv(P, kchunk), kchunk
+
+
+def winograd_weight_grad(xp, launch, gy, x, pad, rep):
+    """The v6 weight gradient (winograd_bwd_weight.cu): the forward's input transform V,
+    the gy transform Yh = A dY A^T, 36 split-K GEMMs dU = Yh V^T, and gw = G^T dU G."""
+    dt = x.dtype
+    N, S, H, W = x.shape
+    R, Ho, Wo = gy.shape[1:]
+    th, tw = cdiv(Ho, WINOGRAD_M), cdiv(Wo, WINOGRAD_M)
+    P = N * th * tw
+    alpha2 = (WINOGRAD_M + WINOGRAD_R - 1) ** 2
+    splits, kchunk = winograd_weight_splits(R, S, P)
+    _check_int32(alpha2 * S * P, alpha2 * R * P, splits * alpha2 * R * S)
+    mats = _winograd_mats(xp)
+    V = xp.empty((alpha2, S, P), dtype=dt)
+    launch("conv2d_fwd", 6, "conv2d_fwd_v6_input", dt, *_1d(S * P),
+           x, mats, V, N, S, H, W, pad, rep, th, tw)
+    Yh = xp.empty((alpha2, R, P), dtype=dt)
+    launch("conv2d_bwd_weight", 6, "conv2d_bwd_weight_v6_gy", dt, *_1d(R * P),
+           gy, mats, Yh, N, R, Ho, Wo, th, tw)
+    part = xp.empty((splits, alpha2, R, S), dtype=dt)
+    launch("conv2d_bwd_weight", 6, "conv2d_bwd_weight_v6_gemm", dt,
+           (cdiv(S, WINOGRAD_W_TILE), cdiv(R, WINOGRAD_W_TILE), alpha2 * splits), (THREADS, 1, 1),
+           Yh, V, part, R, S, P, kchunk)
+    gw = xp.empty((R, S, WINOGRAD_R, WINOGRAD_R), dtype=dt)
+    launch("conv2d_bwd_weight", 6, "conv2d_bwd_weight_v6_filter", dt, *_1d(R * S),
+           part, mats, gw, R, S, splits)
+    return gw
+
+
 def bwd_weight_geometry(version, O, CKK, K):
     """(grid, block, splits, kchunk): backward-weight reduces over K = N*Ho*Wo in `splits`
     chunks of `kchunk` (a multiple of 16, so every tile's k-slices line up)."""
@@ -318,6 +357,12 @@ def conv2d_backward_weight(xp, launch, gy, x, w_shape, stride, padding, padding_
     rep = _mode(padding_mode)
     CKK, K = C * KH * KW, N * Ho * Wo
     _check_int32(x.size, gy.size, K)
+    if version == 6:
+        if winograd_applies(KH, KW, stride):
+            # the bias gradient is a plain sum of gy: the array library's reduction
+            gb = xp.ascontiguousarray(gy.sum(axis=(0, 2, 3)).astype(dt))
+            return winograd_weight_grad(xp, launch, gy, x, padding, rep), gb
+        version = 4                      # v6 is Winograd for stride-1 3x3 only
     version = _v4_or_v3(version, KH + padding, KW + padding)
     grid, block, splits, kchunk = bwd_weight_geometry(version, O, CKK, K)
     _check_int32(splits * O * CKK)
