@@ -24,7 +24,8 @@
 //      and gemm_mainloop_tf32x3, the "v5" loop: the v4 slices, multiplied on tensor cores
 //      (mma.sync m16n8k8 TF32) with the 3xTF32 split that keeps float32 accuracy.
 //   8. Winograd F(4x4, 3x3) helpers of the "v6" convolutions: the tile constants, the
-//      tile decoder and MatrixGather (v4's engine on plain row-major matrices).
+//      transforms (sandwich), the tile decoder and MatrixGather (v4's engine on plain
+//      row-major matrices).
 #ifndef TINYSR_COMMON_CUH
 #define TINYSR_COMMON_CUH
 
@@ -652,6 +653,35 @@ template <typename Cfg> struct Tf32x3Or<float, Cfg> { typedef EngineTf32x3<Cfg> 
 // ---------------------------------------------------------------------------------
 constexpr int WG_M = 4, WG_R = 3, WG_A = WG_M + WG_R - 1;   // F(4x4, 3x3): 6x6 tiles
 constexpr int WG_BT = 0, WG_G = WG_A * WG_A, WG_AT = WG_G + WG_A * WG_R;  // offsets in mats
+
+// out = P X P^T, or P^T X P when TRANSPOSED, for the small transform matrices: X is K x K
+// (registers), P is I x K row-major (K x I when TRANSPOSED) in shared memory, sums run in
+// index order in type Acc. Every Winograd transform is one: U = G g G^T, V = B^T d B,
+// Y = A^T M A (P = G, B^T, A^T) and, in the weight gradient, A dY A^T and G^T dU G
+// (the same matrices, TRANSPOSED).
+template <int I, int K, bool TRANSPOSED, typename Acc, typename TP, typename TX>
+__device__ __forceinline__ void sandwich(const TP* P, const TX (&x)[K][K], Acc (&out)[I][I]) {
+    auto p = [&](int i, int k) { return Acc(TRANSPOSED ? P[k * I + i] : P[i * K + k]); };
+    Acc px[I][K];                                            // P X
+#pragma unroll
+    for (int i = 0; i < I; ++i)
+#pragma unroll
+        for (int l = 0; l < K; ++l) {
+            Acc sum = Acc(0);
+#pragma unroll
+            for (int k = 0; k < K; ++k) sum += p(i, k) * Acc(x[k][l]);
+            px[i][l] = sum;
+        }
+#pragma unroll
+    for (int i = 0; i < I; ++i)
+#pragma unroll
+        for (int j = 0; j < I; ++j) {
+            Acc sum = Acc(0);
+#pragma unroll
+            for (int l = 0; l < K; ++l) sum += px[i][l] * p(j, l);
+            out[i][j] = sum;
+        }
+}
 
 // The decoded tile t = (n, ti, tj) of an N x th x tw grid of tiles.
 struct WinogradTile {

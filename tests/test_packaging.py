@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -29,6 +30,12 @@ def env_python(tmp_path_factory):
     """A venv that sees this interpreter's packages (numpy, ...) but not tinysr itself."""
     folder = tmp_path_factory.mktemp("venv")
     venv.create(folder, with_pip=False, system_site_packages=True)
+    # The editable build runs in that venv without isolation, so it needs setuptools and
+    # wheel; the base interpreter of a CI virtualenv may lack them (wheel: "invalid command
+    # 'bdist_wheel'"). A path line in a .pth file lends it this interpreter's packages;
+    # .pth files inside that folder are not run, so an editable tinysr there stays unseen.
+    site = next((folder / "lib").glob("python*/site-packages"))
+    (site / "_this_interpreter.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return folder / "bin" / "python"
 
 

@@ -52,25 +52,12 @@ __global__ void conv2d_bwd_weight_v6_gy(const T* __restrict__ gy, const double* 
             const int i = WG_M * tile.ti + u, j = WG_M * tile.tj + v;
             dy[u][v] = (i < Ho && j < Wo) ? plane[i * Wo + j] : T(0);
         }
-    T ad[WG_A][WG_M];                                        // A dY  (A = (A^T)^T)
+    T yh[WG_A][WG_A];
+    sandwich<WG_A, WG_M, true>(AT, dy, yh);                  // A dY A^T, A = (A^T)^T
 #pragma unroll
     for (int a = 0; a < WG_A; ++a)
 #pragma unroll
-        for (int v = 0; v < WG_M; ++v) {
-            T sum = T(0);
-#pragma unroll
-            for (int u = 0; u < WG_M; ++u) sum += AT[u * WG_A + a] * dy[u][v];
-            ad[a][v] = sum;
-        }
-#pragma unroll
-    for (int a = 0; a < WG_A; ++a)
-#pragma unroll
-        for (int b = 0; b < WG_A; ++b) {
-            T sum = T(0);
-#pragma unroll
-            for (int v = 0; v < WG_M; ++v) sum += ad[a][v] * AT[v * WG_A + b];
-            Yh[(a * WG_A + b) * R * P + idx] = sum;
-        }
+        for (int b = 0; b < WG_A; ++b) Yh[(a * WG_A + b) * R * P + idx] = yh[a][b];
 }
 
 // 2. part[split][xi][r][s] = sum over t in the split's chunk of Yh[xi][r][t] * V[xi][s][t].
@@ -162,23 +149,10 @@ __global__ void conv2d_bwd_weight_v6_filter(const T* __restrict__ part,
                 sum += part[(sp * WG_A * WG_A + a * WG_A + b) * R * S + idx];
             du[a][b] = double(sum);
         }
-    double gd[WG_R][WG_A];                                   // G^T dU
+    double g[WG_R][WG_R];
+    sandwich<WG_R, WG_A, true>(G, du, g);                    // G^T dU G
 #pragma unroll
     for (int p = 0; p < WG_R; ++p)
 #pragma unroll
-        for (int b = 0; b < WG_A; ++b) {
-            double sum = 0.0;
-#pragma unroll
-            for (int a = 0; a < WG_A; ++a) sum += G[a * WG_R + p] * du[a][b];
-            gd[p][b] = sum;
-        }
-#pragma unroll
-    for (int p = 0; p < WG_R; ++p)
-#pragma unroll
-        for (int q = 0; q < WG_R; ++q) {
-            double sum = 0.0;
-#pragma unroll
-            for (int b = 0; b < WG_A; ++b) sum += gd[p][b] * G[b * WG_R + q];
-            gw[idx * WG_R * WG_R + p * WG_R + q] = T(sum);
-        }
+        for (int q = 0; q < WG_R; ++q) gw[idx * WG_R * WG_R + p * WG_R + q] = T(g[p][q]);
 }

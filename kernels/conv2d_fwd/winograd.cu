@@ -33,10 +33,11 @@
 // The backward-input pass uses the same four kernels: flip = 1 makes the filter
 // transform read w (S, R, 3, 3) rotated by 180 degrees and transposed, i.e. the
 // forward convolution of gy that equals the input gradient (launch_geometry).
+// The weight gradient (conv2d_bwd_weight v6) reuses the input transform. The tile
+// constants WG_*, WinogradTile and MatrixGather are in common.cuh, section 8.
 //   grids: filter ceil(R*S / 256), input ceil(S*P / 256), gemm (ceil(P / 256),
 //   ceil(R / 64), 36), output ceil(R*P / 256); blocks of 256 threads.
 // ---------------------------------------------------------------------------------
-
 
 // 1. U[xi][r][s] = (G g G^T)[xi], in double, rounded once to T.
 template <typename T>
@@ -56,25 +57,12 @@ __global__ void conv2d_fwd_v6_filter(const T* __restrict__ w, const double* __re
         for (int q = 0; q < WG_R; ++q)
             g[p][q] = flip ? double(w[(s * R + r) * 9 + (2 - p) * 3 + (2 - q)])
                            : double(w[(r * S + s) * 9 + p * 3 + q]);
-    double gg[WG_A][WG_R];                                   // G g
+    double u[WG_A][WG_A];
+    sandwich<WG_A, WG_R, false>(G, g, u);                    // G g G^T
 #pragma unroll
     for (int a = 0; a < WG_A; ++a)
 #pragma unroll
-        for (int q = 0; q < WG_R; ++q) {
-            double sum = 0.0;
-#pragma unroll
-            for (int p = 0; p < WG_R; ++p) sum += G[a * WG_R + p] * g[p][q];
-            gg[a][q] = sum;
-        }
-#pragma unroll
-    for (int a = 0; a < WG_A; ++a)
-#pragma unroll
-        for (int b = 0; b < WG_A; ++b) {
-            double sum = 0.0;
-#pragma unroll
-            for (int q = 0; q < WG_R; ++q) sum += gg[a][q] * G[b * WG_R + q];
-            U[(a * WG_A + b) * R * S + idx] = T(sum);
-        }
+        for (int b = 0; b < WG_A; ++b) U[(a * WG_A + b) * R * S + idx] = T(u[a][b]);
 }
 
 // 2. V[xi][s][t] = (B^T d B)[xi]. Tile t's window starts at (4 ti - pad, 4 tj - pad) in
@@ -105,25 +93,12 @@ __global__ void conv2d_fwd_v6_input(const T* __restrict__ x, const double* __res
             const bool padded_image = ih < H + pad && iw < W + pad;
             d[a][b] = padded_image ? read_padded(plane, ih, iw, H, W, replicate) : T(0);
         }
-    T bd[WG_A][WG_A];                                        // B^T d
+    T v[WG_A][WG_A];
+    sandwich<WG_A, WG_A, false>(BT, d, v);                   // B^T d B
 #pragma unroll
     for (int a = 0; a < WG_A; ++a)
 #pragma unroll
-        for (int j = 0; j < WG_A; ++j) {
-            T sum = T(0);
-#pragma unroll
-            for (int i = 0; i < WG_A; ++i) sum += BT[a * WG_A + i] * d[i][j];
-            bd[a][j] = sum;
-        }
-#pragma unroll
-    for (int a = 0; a < WG_A; ++a)
-#pragma unroll
-        for (int b = 0; b < WG_A; ++b) {
-            T sum = T(0);
-#pragma unroll
-            for (int j = 0; j < WG_A; ++j) sum += bd[a][j] * BT[b * WG_A + j];
-            V[(a * WG_A + b) * S * P + idx] = sum;
-        }
+        for (int b = 0; b < WG_A; ++b) V[(a * WG_A + b) * S * P + idx] = v[a][b];
 }
 
 // 3. The 36 GEMMs M[xi] = U[xi] V[xi] on v4's engine; the operands are plain row-major
@@ -172,16 +147,8 @@ __global__ void conv2d_fwd_v6_output(const T* __restrict__ M, const double* __re
     for (int a = 0; a < WG_A; ++a)
 #pragma unroll
         for (int b = 0; b < WG_A; ++b) mm[a][b] = M[(a * WG_A + b) * R * P + idx];
-    T am[WG_M][WG_A];                                        // A^T M
-#pragma unroll
-    for (int u = 0; u < WG_M; ++u)
-#pragma unroll
-        for (int b = 0; b < WG_A; ++b) {
-            T sum = T(0);
-#pragma unroll
-            for (int a = 0; a < WG_A; ++a) sum += AT[u * WG_A + a] * mm[a][b];
-            am[u][b] = sum;
-        }
+    T out[WG_M][WG_M];
+    sandwich<WG_M, WG_A, false>(AT, mm, out);                // A^T M A
     T* yp = y + (tile.n * R + r) * Ho * Wo;
 #pragma unroll
     for (int u = 0; u < WG_M; ++u) {
@@ -191,10 +158,7 @@ __global__ void conv2d_fwd_v6_output(const T* __restrict__ M, const double* __re
         for (int v = 0; v < WG_M; ++v) {
             const int j = WG_M * tile.tj + v;
             if (j >= Wo) break;
-            T sum = T(0);
-#pragma unroll
-            for (int b = 0; b < WG_A; ++b) sum += am[u][b] * AT[v * WG_A + b];
-            yp[i * Wo + j] = sum;
+            yp[i * Wo + j] = out[u][v];
         }
     }
 }
