@@ -17,7 +17,9 @@ from tinysr.kernels.conv2d_bwd_input import conv2d_bwd_input_numba as BI
 from tinysr.kernels.conv2d_bwd_weight import conv2d_bwd_weight_numba as BW
 from tinysr.kernels.conv2d_fwd import conv2d_fwd_numba as F
 from tinysr.kernels.conv2d_fwd import winograd_numba as WG
+from tinysr.kernels.conv2d_bwd_weight.reference import winograd_weight_magnitude
 from tinysr.kernels.conv2d_fwd.reference import winograd_magnitude
+from tinysr.kernels.conv2d_fwd.winograd_matrices import winograd_weight_error_terms as WG_W_TERMS
 from tinysr.kernels.optim_update import optim_update_numba as OPT
 
 UNIT = {np.float32: 2.0 ** -24, np.float64: 2.0 ** -53}
@@ -151,9 +153,7 @@ def test_winograd_matrices_compute_a_correlation(r):
     assert WG.winograd_error_terms(64, r) < 64 + 4 * (m + r)
 
 
-@settings(max_examples=40)
-@given(conv_case(BW.VERSIONS))
-def test_conv2d_backward_weight(case):
+def check_backward_weight(case):
     x, wt, gy = _arrays(case)
     n, _, _, _, _, k, s, p, mode, dtype, version = case
     gw, gb = BW.conv2d_bwd_weight(gy, x, wt.shape, s, p, mode, version=version)
@@ -163,8 +163,35 @@ def test_conv2d_backward_weight(case):
                                          np.abs(x).astype(np.float64), wt.shape, s, p, mode)
     assert gw.dtype == dtype and gw.shape == wt.shape and gb.shape == (wt.shape[0],)
     terms = gy[0, 0].size * n
-    assert_within_bound(gw, ref, mag, terms, dtype, f"conv2d_bwd_weight {version} {case}")
     assert_within_bound(gb, refb, magb, terms, dtype, f"bias grad {version} {case}")
+    if BW.uses_winograd(version, wt.shape, s):     # v6: the Winograd weight-gradient bound
+        m = WG.TILE[k]
+        tiles = n * -(-gy.shape[2] // m) * -(-gy.shape[3] // m)
+        mag, terms = winograd_weight_magnitude(gy, x, p, mode, r=k), WG_W_TERMS(tiles, k)
+    assert_within_bound(gw, ref, mag, terms, dtype, f"conv2d_bwd_weight {version} {case}")
+
+
+@settings(max_examples=40)
+@given(conv_case(BW.VERSIONS))
+def test_conv2d_backward_weight(case):
+    check_backward_weight(case)
+
+
+@settings(max_examples=40)
+@given(conv_case(("v6",)))
+def test_conv2d_backward_weight_winograd(case):
+    """v6 on its own: draws of 3x3 / 5x5 stride 1 exercise it, the rest fall back."""
+    check_backward_weight(case)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "replicate"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_backward_weight_auto_takes_winograd_for_5x5(mode, dtype):
+    """auto runs v6 on 5x5 stride-1 layers with C, O >= 16 (and v5 on 3x3: see the rule)."""
+    assert BW.uses_winograd("auto", (18, 17, 5, 5), 1)
+    assert not BW.uses_winograd("auto", (18, 17, 3, 3), 1)
+    assert not BW.uses_winograd("auto", (1, 17, 5, 5), 1)
+    check_backward_weight((2, 17, 13, 12, 18, 5, 1, 2, mode, dtype, "auto"))
 
 
 @settings(max_examples=25)

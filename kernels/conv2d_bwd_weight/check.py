@@ -2,13 +2,15 @@
 against the vectorised reference first). python -m tinysr.kernels.conv2d_bwd_weight.check"""
 import numpy as np
 
+from ..conv2d_fwd.winograd_matrices import TILE, winograd_weight_error_terms
 from ..cpu_tools import check_bound
 from . import conv2d_bwd_weight_numba as K
 from . import reference as R
 
 CASES = [(2, 3, 7, 9, 4, 3, 1, 1, "zeros"), (2, 3, 8, 9, 5, 3, 2, 2, "replicate"),
          (1, 17, 16, 15, 18, 3, 1, 1, "replicate"), (2, 32, 17, 17, 1, 5, 1, 0, "zeros"),
-         (3, 2, 33, 17, 3, 11, 2, 3, "zeros"), (2, 64, 9, 9, 32, 1, 1, 0, "zeros")]
+         (3, 2, 33, 17, 3, 11, 2, 3, "zeros"), (2, 64, 9, 9, 32, 1, 1, 0, "zeros"),
+         (2, 17, 13, 12, 18, 5, 1, 2, "replicate")]    # auto: v6 (Winograd)
 
 
 def main():
@@ -29,8 +31,13 @@ def main():
             for v in K.VERSIONS:
                 y, yb = K.conv2d_bwd_weight(gy, x, w.shape, s, p, mode, version=v)
                 ok &= check_bound(f"{v} bias {np.dtype(dtype).name}", yb, refb, magb, n * ho * wo)
+                vmag, terms = mag, n * ho * wo
+                if K.uses_winograd(v, w.shape, s):           # v6: Winograd error bound
+                    tiles = n * -(-ho // TILE[k]) * -(-wo // TILE[k])
+                    vmag = R.winograd_weight_magnitude(gy, x, p, mode, r=k)
+                    terms = winograd_weight_error_terms(tiles, k)
                 ok &= check_bound(f"{v} {np.dtype(dtype).name} {(n, c, h, wd, o, k, s, p, mode)}",
-                                  y, ref, mag, n * ho * wo)
+                                  y, ref, vmag, terms)
     print("all ok" if ok else "FAILURES")
 
 

@@ -18,8 +18,11 @@ v5  row im2col (stride 1): rows_image copies the padded image kw times (one shif
     K = Ho*Wo exact, gy read in place (no wide copy). kh sgemms instead of kh*kw. The
     partial is accumulated transposed, (kw*C, O), which SciPy's OpenBLAS runs ~25% faster
     for O = 32 (see conv2d_fwd v5). 1x1 unpadded layers read x[n] directly.
-auto (DEFAULT_VERSION), stride 1: 1x1 without padding -> v2; O > 4 -> v5;
-    O <= 4 and C >= 16 -> v4; other O <= 4 -> v3. Any other stride: v2.
+v6  Winograd F(m x m, r x r) (stride 1, square 3x3 or 5x5 filters;
+    winograd_bwd_weight_numba.py): the adjoint of conv2d_fwd v7, alpha^2 GEMMs per image
+    over its tiles, gw = G^T dU G in float64 at the end. Others fall back to gemm_auto.
+auto (DEFAULT_VERSION), stride 1: 5x5 with C, O >= 16 -> v6; 1x1 without padding -> v2;
+    O > 4 -> v5; O <= 4 and C >= 16 -> v4; other O <= 4 -> v3. Any other stride: v2.
 
 The bias gradient (bias_grad) sums each (n, o) plane into float64 in one pass with no
 temporary array (it used to convert every plane to a float64 copy first).
@@ -29,13 +32,16 @@ from numba import njit, prange
 
 from ..blas_numba import gemm
 from .. import cpu_common
+from ..conv2d_fwd import conv2d_fwd_numba
+from ..conv2d_fwd.winograd_matrices import matrices as winograd_matrices
 from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
                           thread_count)
 from ..im2col.im2col_numba import im2col_image, rows_image
 from ..im2col.pad_numba import pad_image, padded
+from .winograd_bwd_weight_numba import bwd_weight_winograd
 
 DEFAULT_VERSION = "auto"
-VERSIONS = ("v1", "v2", "v3", "v4", "v5", "auto")
+VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "auto")
 
 
 @njit(parallel=True, cache=True)
@@ -264,7 +270,38 @@ def conv2d_bwd_weight_v5(gy, x, w_shape, stride=1, padding=0, padding_mode="zero
     return np.ascontiguousarray(gw), bias_grad(gy)
 
 
-def conv2d_bwd_weight_auto(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+# ---------------------------------------------------------------- v6: Winograd F(m, r)
+def conv2d_bwd_weight_v6(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    if not conv2d_fwd_numba.winograd_ok(w_shape, stride):
+        return conv2d_bwd_weight_gemm_auto(gy, x, w_shape, stride, padding, padding_mode)
+    n_out, n_ch, r, _ = w_shape
+    n_img = x.shape[0]
+    ho, wo = gy.shape[2], gy.shape[3]
+    m, at, g, bt = winograd_matrices(r)
+    alpha = m + r - 1
+    nth, ntw = -(-ho // m), -(-wo // m)
+    hq, wq = nth * m + r - 1, ntw * m + r - 1
+    n_tiles = nth * ntw
+    parts = min(thread_count(), n_img)
+    get, dt = WORKSPACE.get, x.dtype
+    xt = get("xt", (parts, hq, wq, n_ch), dt)
+    xs = get("wino_xs", (parts, alpha, hq, ntw, n_ch), dt)
+    zv = get("wino_zv", (parts, alpha * alpha, ntw * n_ch), dt)
+    v = get("wino_v", (parts, alpha * alpha, n_tiles, n_ch), dt)
+    gt = get("wino_gt", (parts, m * m, n_tiles * n_out), dt)
+    s1 = get("wino_s1", (parts, alpha * m, n_tiles * n_out), dt)
+    yh = get("wino_yh", (parts, alpha * alpha, n_tiles, n_out), dt)
+    part = get("gw_part", (parts, alpha * alpha, n_ch, n_out), dt)
+    with one_blas_thread():
+        bwd_weight_winograd(np.ascontiguousarray(gy), np.ascontiguousarray(x),
+                            np.ascontiguousarray(at.T, dtype=dt), bt.astype(dt), padding,
+                            padding_code(padding_mode), xt, xs, zv, v, gt, s1, yh, part)
+    du = part.sum(axis=0, dtype=np.float64).reshape(alpha, alpha, n_ch, n_out)
+    gw = np.einsum("ap,abco,bq->ocpq", g, du, g, optimize=True)     # G^T dU G, in float64
+    return np.ascontiguousarray(gw, dtype=dt), bias_grad(gy)
+
+
+def conv2d_bwd_weight_gemm_auto(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     n_out, n_ch, kh, kw = w_shape
     if stride != 1 or (kh == kw == 1 and padding == 0):
         return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
@@ -281,5 +318,26 @@ def conv2d_bwd_weight(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros",
     return _IMPL[version](gy, x, tuple(w_shape), stride, padding, padding_mode)
 
 
+def auto_uses_winograd(w_shape, stride):
+    """The auto rule's Winograd branch: 5x5 filters, stride 1, C, O >= 16. (Measured on
+    this 2-core Zen 4, docs/kernels.md: 1.4-1.5x v5 on SRCNN's 64->32 5x5; on VDSR's 3x3
+    the two were within noise of each other, so 3x3 keeps v5's smaller rounding error.)"""
+    return (conv2d_fwd_numba.winograd_ok(w_shape, stride) and w_shape[2] == 5
+            and w_shape[0] >= 16 and w_shape[1] >= 16)
+
+
+def conv2d_bwd_weight_auto(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+    if auto_uses_winograd(w_shape, stride):
+        return conv2d_bwd_weight_v6(gy, x, w_shape, stride, padding, padding_mode)
+    return conv2d_bwd_weight_gemm_auto(gy, x, w_shape, stride, padding, padding_mode)
+
+
+def uses_winograd(version, w_shape, stride):
+    """Whether conv2d_bwd_weight(..., version) runs v6 (Winograd rounding-error bound)."""
+    return conv2d_fwd_numba.winograd_ok(w_shape, stride) and (
+        version == "v6" or (version == "auto" and auto_uses_winograd(w_shape, stride)))
+
+
 _IMPL = {"v1": conv2d_bwd_weight_v1, "v2": conv2d_bwd_weight_v2, "v3": conv2d_bwd_weight_v3,
-         "v4": conv2d_bwd_weight_v4, "v5": conv2d_bwd_weight_v5, "auto": conv2d_bwd_weight_auto}
+         "v4": conv2d_bwd_weight_v4, "v5": conv2d_bwd_weight_v5, "v6": conv2d_bwd_weight_v6,
+         "auto": conv2d_bwd_weight_auto}

@@ -31,21 +31,21 @@ def conv2d_bwd_weight(gy, x, w_shape, stride=1, p=0, padding_mode="zeros"):
     return gw, g.sum(axis=(0, 2))
 
 
-def winograd_weight_magnitude(gy, x, p=0, padding_mode="zeros"):
-    """The error scale of the CUDA v6 (Winograd F(4x4, 3x3)) weight gradient, in float64:
-    its computation on absolute values,
+def winograd_weight_magnitude(gy, x, p=0, padding_mode="zeros", r=3):
+    """The error scale of a Winograd F(m x m, r x r) weight gradient (CUDA v6: r = 3;
+    Numba v6: r = 3 or 5), in float64: its computation on absolute values,
         |G^T| (sum over tiles t of (|A| |dY_t| |A^T|) (.) (|B^T| |d_t| |B|)) |G|
     for every (o, c), with d_t the padded, zero-extended input tiles (as the forward's
-    winograd_magnitude) and dY_t the 4x4 tiles of gy, zero past its edge. Stride 1, 3x3."""
+    winograd_magnitude) and dY_t the m x m tiles of gy, zero past its edge. Stride 1."""
     from ..conv2d_fwd.winograd_matrices import matrices
-    m, at, g, bt = matrices(3)
+    m, at, g, bt = matrices(r)
     at, g, bt = np.abs(at), np.abs(g), np.abs(bt)
-    alpha = m + 2
+    alpha = m + r - 1
     xq_ = pad(np.abs(x).astype(np.float64), p, padding_mode)
     n_img, n_ch, hp, wp = xq_.shape
     _, n_out, ho, wo = gy.shape
     nth, ntw = -(-ho // m), -(-wo // m)
-    xq = np.zeros((n_img, n_ch, nth * m + 2, ntw * m + 2))
+    xq = np.zeros((n_img, n_ch, nth * m + r - 1, ntw * m + r - 1))
     xq[:, :, :hp, :wp] = xq_
     tiles = np.lib.stride_tricks.sliding_window_view(xq, (alpha, alpha), axis=(2, 3))[:, :, ::m, ::m]
     v = np.einsum("ik,ncstkl,jl->ncstij", bt, tiles, bt)
