@@ -1,6 +1,7 @@
 // winograd_bwd_weight.cu: conv2d_bwd_weight v6, the weight gradient of a Winograd
 // F(4x4, 3x3) convolution (stride 1, 3x3; the loader compiles it after
-// conv2d_bwd_weight.cu; the forward is kernels/conv2d_fwd/winograd.cu).
+// conv2d_bwd_weight.cu; the forward is kernels/conv2d_fwd/winograd.cu; the CPU twin is
+// winograd_bwd_weight_numba.py, the Numba conv2d_bwd_weight v6).
 //
 // The math: the gradient of a Winograd convolution is a Winograd convolution with the
 // transforms transposed. Per tile t the forward computes
