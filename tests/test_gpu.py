@@ -195,15 +195,21 @@ def test_launch_rejects_bad_arguments(cp):
                            *([1] * 12))
 
 
-def test_training_step_stays_on_device(cp):
+@pytest.mark.parametrize("conv_version", [None, 6], ids=["default", "v6"])
+def test_training_step_stays_on_device(cp, conv_version):
     """A VDSR forward + backward + SGD step on "cuda" never synchronises with the host
-    (no device -> host copy), checked with cupyx.allow_synchronize(False)."""
+    (no device -> host copy), checked with cupyx.allow_synchronize(False); with the
+    default convolutions and with v6 (Winograd) in all three passes."""
+    import contextlib
     import cupyx
     if not hasattr(cupyx, "allow_synchronize"):
         pytest.skip("this CuPy has no cupyx.allow_synchronize")
     import tinysr
     from tinysr import functional as F
+    from tinysr.backend import cupy_gpu
     from tinysr.models import VDSR
+    versions = (cupy_gpu.use_versions(conv2d_fwd=6, conv2d_bwd_input=6, conv2d_bwd_weight=6)
+                if conv_version else contextlib.nullcontext())
     model = VDSR(depth=4).to("cuda")
     opt = tinysr.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     rng = np.random.default_rng(4)
@@ -217,10 +223,11 @@ def test_training_step_stays_on_device(cp):
         opt.step()
         return loss
 
-    step()                                   # compiles every kernel first
-    cp.cuda.Device().synchronize()
-    with cupyx.allow_synchronize(False):
-        loss = step()
+    with versions:
+        step()                               # compiles every kernel first
+        cp.cuda.Device().synchronize()
+        with cupyx.allow_synchronize(False):
+            loss = step()
     assert isinstance(loss.data, cp.ndarray)
     assert all(isinstance(p.data, cp.ndarray) for p in model.parameters())
     assert np.isfinite(loss.item())
