@@ -24,8 +24,8 @@
 //      and gemm_mainloop_tf32x3, the "v5" loop: the v4 slices, multiplied on tensor cores
 //      (mma.sync m16n8k8 TF32) with the 3xTF32 split that keeps float32 accuracy.
 //   8. Winograd F(4x4, 3x3) helpers of the "v6" convolutions: the tile constants, the
-//      transforms (sandwich), the tile decoder and MatrixGather (v4's engine on plain
-//      row-major matrices).
+//      transforms (sandwich), the per-tile thread mapping (TileThread, stage_matrix)
+//      and MatrixGather (v4's engine on plain row-major matrices).
 #ifndef TINYSR_COMMON_CUH
 #define TINYSR_COMMON_CUH
 
@@ -693,6 +693,24 @@ struct WinogradTile {
         tj = rest - ti * tw;
     }
 };
+
+// The thread mapping of the per-tile transform kernels (1-D grid, 256 threads): thread
+// idx = c * P + t works on channel c of tile t, t fastest, so each of its 36 plane
+// accesses is, across a warp, 32 consecutive elements. c >= the channel count: no work.
+struct TileThread {
+    int idx, P, c, t;                         // (declared in initialisation order)
+    WinogradTile tile;
+    __device__ __forceinline__ TileThread(int N, int th, int tw)
+        : idx(blockIdx.x * blockDim.x + threadIdx.x), P(N * th * tw), c(idx / P),
+          t(idx - c * P), tile(t, th, tw) {}
+};
+
+// n entries of `mats` from `offset`, as T, into shared `dst`; then the block's barrier.
+template <typename T>
+__device__ __forceinline__ void stage_matrix(const double* mats, int offset, int n, T* dst) {
+    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = T(mats[offset + i]);
+    __syncthreads();
+}
 
 // The Gather of a GEMM on plain row-major matrices, for v4's engine (section 5): v4's
 // forward gather without the taps. A (R x K), B (K x P). Slots as in WarpTileConfig: a

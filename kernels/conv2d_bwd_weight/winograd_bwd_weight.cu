@@ -37,20 +37,16 @@ __global__ void conv2d_bwd_weight_v6_gy(const T* __restrict__ gy, const double* 
                                         int th, int tw) {
     using namespace tinysr;
     __shared__ T AT[WG_M * WG_A];
-    for (int i = threadIdx.x; i < WG_M * WG_A; i += blockDim.x) AT[i] = T(mats[WG_AT + i]);
-    __syncthreads();
-    const int P = N * th * tw;
-    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= R * P) return;
-    const int r = idx / P, t = idx - r * P;
-    const WinogradTile tile(t, th, tw);
-    const T* plane = gy + (tile.n * R + r) * Ho * Wo;
+    stage_matrix(mats, WG_AT, WG_M * WG_A, AT);
+    const TileThread me(N, th, tw);                           // channel me.c, tile me.t
+    if (me.c >= R) return;
+    const T* plane = gy + (me.tile.n * R + me.c) * Ho * Wo;
     T dy[WG_M][WG_M];
 #pragma unroll
     for (int u = 0; u < WG_M; ++u)
 #pragma unroll
         for (int v = 0; v < WG_M; ++v) {
-            const int i = WG_M * tile.ti + u, j = WG_M * tile.tj + v;
+            const int i = WG_M * me.tile.ti + u, j = WG_M * me.tile.tj + v;
             dy[u][v] = (i < Ho && j < Wo) ? plane[i * Wo + j] : T(0);
         }
     T yh[WG_A][WG_A];
@@ -58,7 +54,7 @@ __global__ void conv2d_bwd_weight_v6_gy(const T* __restrict__ gy, const double* 
 #pragma unroll
     for (int a = 0; a < WG_A; ++a)
 #pragma unroll
-        for (int b = 0; b < WG_A; ++b) Yh[(a * WG_A + b) * R * P + idx] = yh[a][b];
+        for (int b = 0; b < WG_A; ++b) Yh[(a * WG_A + b) * R * me.P + me.idx] = yh[a][b];
 }
 
 // 2. part[split][xi][r][s] = sum over t in the split's chunk of Yh[xi][r][t] * V[xi][s][t].
@@ -136,8 +132,7 @@ __global__ void conv2d_bwd_weight_v6_filter(const T* __restrict__ part,
                                             int R, int S, int splits) {
     using namespace tinysr;
     __shared__ double G[WG_A * WG_R];
-    for (int i = threadIdx.x; i < WG_A * WG_R; i += blockDim.x) G[i] = mats[WG_G + i];
-    __syncthreads();
+    stage_matrix(mats, WG_G, WG_A * WG_R, G);
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= R * S) return;
     double du[WG_A][WG_A];

@@ -45,8 +45,7 @@ __global__ void conv2d_fwd_v6_filter(const T* __restrict__ w, const double* __re
                                      T* __restrict__ U, int R, int S, int flip) {
     using namespace tinysr;
     __shared__ double G[WG_A * WG_R];
-    for (int i = threadIdx.x; i < WG_A * WG_R; i += blockDim.x) G[i] = mats[WG_G + i];
-    __syncthreads();
+    stage_matrix(mats, WG_G, WG_A * WG_R, G);
     const int idx = blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= R * S) return;
     const int r = idx / S, s = idx - r * S;
@@ -75,15 +74,11 @@ __global__ void conv2d_fwd_v6_input(const T* __restrict__ x, const double* __res
                                     int replicate, int th, int tw) {
     using namespace tinysr;
     __shared__ T BT[WG_A * WG_A];
-    for (int i = threadIdx.x; i < WG_A * WG_A; i += blockDim.x) BT[i] = T(mats[WG_BT + i]);
-    __syncthreads();
-    const int P = N * th * tw;
-    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= S * P) return;
-    const int s = idx / P, t = idx - s * P;
-    const WinogradTile tile(t, th, tw);
-    const T* plane = x + (tile.n * S + s) * H * W;
-    const int h0 = WG_M * tile.ti - pad, w0 = WG_M * tile.tj - pad;
+    stage_matrix(mats, WG_BT, WG_A * WG_A, BT);
+    const TileThread me(N, th, tw);                           // channel me.c, tile me.t
+    if (me.c >= S) return;
+    const T* plane = x + (me.tile.n * S + me.c) * H * W;
+    const int h0 = WG_M * me.tile.ti - pad, w0 = WG_M * me.tile.tj - pad;
     T d[WG_A][WG_A];
 #pragma unroll
     for (int a = 0; a < WG_A; ++a)
@@ -98,7 +93,7 @@ __global__ void conv2d_fwd_v6_input(const T* __restrict__ x, const double* __res
 #pragma unroll
     for (int a = 0; a < WG_A; ++a)
 #pragma unroll
-        for (int b = 0; b < WG_A; ++b) V[(a * WG_A + b) * S * P + idx] = v[a][b];
+        for (int b = 0; b < WG_A; ++b) V[(a * WG_A + b) * S * me.P + me.idx] = v[a][b];
 }
 
 // 3. The 36 GEMMs M[xi] = U[xi] V[xi] on v4's engine; the operands are plain row-major
@@ -135,28 +130,24 @@ __global__ void conv2d_fwd_v6_output(const T* __restrict__ M, const double* __re
                                      int tw) {
     using namespace tinysr;
     __shared__ T AT[WG_M * WG_A];
-    for (int i = threadIdx.x; i < WG_M * WG_A; i += blockDim.x) AT[i] = T(mats[WG_AT + i]);
-    __syncthreads();
-    const int P = N * th * tw;
-    const int idx = blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= R * P) return;
-    const int r = idx / P, t = idx - r * P;
-    const WinogradTile tile(t, th, tw);
+    stage_matrix(mats, WG_AT, WG_M * WG_A, AT);
+    const TileThread me(N, th, tw);                           // channel me.c, tile me.t
+    if (me.c >= R) return;
     T mm[WG_A][WG_A];
 #pragma unroll
     for (int a = 0; a < WG_A; ++a)
 #pragma unroll
-        for (int b = 0; b < WG_A; ++b) mm[a][b] = M[(a * WG_A + b) * R * P + idx];
+        for (int b = 0; b < WG_A; ++b) mm[a][b] = M[(a * WG_A + b) * R * me.P + me.idx];
     T out[WG_M][WG_M];
     sandwich<WG_M, WG_A, false>(AT, mm, out);                // A^T M A
-    T* yp = y + (tile.n * R + r) * Ho * Wo;
+    T* yp = y + (me.tile.n * R + me.c) * Ho * Wo;
 #pragma unroll
     for (int u = 0; u < WG_M; ++u) {
-        const int i = WG_M * tile.ti + u;
+        const int i = WG_M * me.tile.ti + u;
         if (i >= Ho) break;
 #pragma unroll
         for (int v = 0; v < WG_M; ++v) {
-            const int j = WG_M * tile.tj + v;
+            const int j = WG_M * me.tile.tj + v;
             if (j >= Wo) break;
             yp[i * Wo + j] = out[u][v];
         }
