@@ -16,8 +16,9 @@ backward-input (WarpTileConfig Tile64x256; entries *_v4) or 64 x 128 with 128 th
 (Tile64x128w; entries *_v4_n128, picked per launch by v4_fwd_tile), 64 x 192 with 192
 threads for the "v4" backward-weight (Tile64x192), 64 x 256 with 256 threads for every
 "v5" (tensor-core, 3xTF32: forward, backward-input, backward-weight), 64 x 256 with 256
-threads for the GEMMs of the "v6" Winograd forward / backward-input (winograd.cu), and
-16 x 16 for every "v2" convolution. A mismatch fails every emulation test of that version.
+threads for the GEMMs of the "v6" Winograd forward / backward-input (winograd.cu), 64 x 64
+with 256 threads for those of the "v6" weight gradient, and 16 x 16 for every "v2"
+convolution. A mismatch fails every emulation test of that version.
 
 The SM count comes from ``launch.sm_count()`` where the launcher has it (cuda_loader:
 the current device's MultiProcessorCount) and is DEFAULT_SMS otherwise (the emulator).
@@ -47,7 +48,8 @@ V4_MAX_SIDE = 32767           # v4 packs tap coordinates into 16-bit halves (com
 SPLIT_TARGET_BLOCKS = 264     # backward-weight split-K: aim for ~2 blocks per SM of an H100
 SPLIT_MIN_K = 128             # ... but give each split at least this much reduction work
 MAX_GRID_Y = 65535
-WINOGRAD_M, WINOGRAD_R = 4, 3  # v6: F(4x4, 3x3), as winograd.cu's WG_M, WG_R
+WINOGRAD_M, WINOGRAD_R = 4, 3  # v6: F(4x4, 3x3), as common.cuh's WG_M, WG_R
+WINOGRAD_XI = (WINOGRAD_M + WINOGRAD_R - 1) ** 2   # 36 transformed planes (GEMMs)
 WINOGRAD_BN, WINOGRAD_BM, WINOGRAD_THREADS = 256, 64, 256      # its GEMMs: Tile64x256
 WINOGRAD_W_TILE, WINOGRAD_W_BK = 64, 16   # v6 weight gradient: 64 x 64 tiles, k slices of 16
 WINOGRAD_W_TARGET_BLOCKS = 528            # split-K: ~4 of its small blocks per SM of an H100
@@ -193,7 +195,7 @@ def winograd_conv(xp, launch, x, w, pad, rep, flip):
     Ho, Wo = H + 2 * pad - WINOGRAD_R + 1, W + 2 * pad - WINOGRAD_R + 1
     th, tw = cdiv(Ho, WINOGRAD_M), cdiv(Wo, WINOGRAD_M)
     P = N * th * tw
-    alpha2 = (WINOGRAD_M + WINOGRAD_R - 1) ** 2
+    alpha2 = WINOGRAD_XI
     _check_int32(alpha2 * S * P, alpha2 * R * P, alpha2 * R * S, N * R * Ho * Wo)
     mats = _winograd_mats(xp)
     U = xp.empty((alpha2, R, S), dtype=dt)
@@ -214,7 +216,7 @@ def winograd_conv(xp, launch, x, w, pad, rep, flip):
 def winograd_weight_splits(R, S, P):
     """(splits, kchunk) of the v6 weight-gradient GEMMs: 36 x tiles x splits blocks near
     WINOGRAD_W_TARGET_BLOCKS, each split at least 4 slices of tiles (kchunk % 16 == 0)."""
-    tiles = 36 * cdiv(R, WINOGRAD_W_TILE) * cdiv(S, WINOGRAD_W_TILE)
+    tiles = WINOGRAD_XI * cdiv(R, WINOGRAD_W_TILE) * cdiv(S, WINOGRAD_W_TILE)
     splits = max(1, min(cdiv(WINOGRAD_W_TARGET_BLOCKS, tiles), cdiv(P, 4 * WINOGRAD_W_BK)))
     kchunk = cdiv(cdiv(P, splits), WINOGRAD_W_BK) * WINOGRAD_W_BK
     return cdiv(P, kchunk), kchunk
@@ -228,7 +230,7 @@ def winograd_weight_grad(xp, launch, gy, x, pad, rep):
     R, Ho, Wo = gy.shape[1:]
     th, tw = cdiv(Ho, WINOGRAD_M), cdiv(Wo, WINOGRAD_M)
     P = N * th * tw
-    alpha2 = (WINOGRAD_M + WINOGRAD_R - 1) ** 2
+    alpha2 = WINOGRAD_XI
     splits, kchunk = winograd_weight_splits(R, S, P)
     _check_int32(alpha2 * S * P, alpha2 * R * P, splits * alpha2 * R * S)
     mats = _winograd_mats(xp)
