@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from tinysr.backend import cuda_loader
 from tinysr.backend import launch_geometry as plans
 from tinysr.backend import numpy_ref as ref
+from tinysr.kernels.conv2d_fwd.winograd_matrices import winograd_tile_count
 from tinysr.testing import conv_error_bound
 
 HARNESS = pathlib.Path(str(cuda_loader.kernel_dir())) / "emulator" / "harness.py"
@@ -190,8 +191,8 @@ def test_winograd_weight_splits_exercised():
     """A v6 case above splits the weight gradient's tile sum over several blocks."""
     def splits(c):
         N, C, H, W, O, K, s, p, mode = c
-        tiles = N * -(-(H + 2 * p - 2) // 4) * -(-(W + 2 * p - 2) // 4)
-        return plans.winograd_weight_splits(O, C, tiles)[0]
+        gy_shape = (N, O, H + 2 * p - K + 1, W + 2 * p - K + 1)
+        return plans.winograd_weight_splits(O, C, winograd_tile_count(gy_shape, K))[0]
     assert max(splits(c) for c in WINOGRAD_CASES) > 1 and min(splits(c) for c in WINOGRAD_CASES) == 1
 
 

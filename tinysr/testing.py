@@ -151,18 +151,30 @@ def conv_error_bound(kernel, version, a, w, x_shape, stride, pad, mode):
     (a = gy, w = x, x_shape = the weight's shape; the bound on gw), run by the launch plans
     at `version` in a's float type: 2 n u times the computation on absolute values, with
       - direct versions: n = the products summed (cuda_loader.error_terms; 3xTF32 for v5),
-        plus the replicate fold's adds for backward-input;
+        plus the replicate fold's adds for backward-input, or the split-K partial sums
+        for backward-weight;
       - v6 where it runs Winograd (launch_geometry.winograd_applies): n + 2 with
-        n = winograd_error_terms, on winograd_magnitude (the transforms' absolute values).
+        n = winograd_error_terms (winograd_weight_error_terms), on winograd_magnitude
+        (winograd_weight_magnitude): the transforms' absolute values.
     """
     from tinysr.backend import cuda_loader, numpy_ref
     from tinysr.backend import launch_geometry as plans
+    from tinysr.kernels.conv2d_bwd_weight.reference import winograd_weight_magnitude
     from tinysr.kernels.conv2d_fwd.reference import winograd_magnitude
-    from tinysr.kernels.conv2d_fwd.winograd_matrices import winograd_error_terms
+    from tinysr.kernels.conv2d_fwd.winograd_matrices import (winograd_error_terms,
+                                                             winograd_weight_error_terms)
 
     dtype = np.dtype(a.dtype)
     u = 2.0 ** -24 if dtype == np.float32 else 2.0 ** -53
     a64, w64 = np.abs(np.asarray(a, np.float64)), np.abs(np.asarray(w, np.float64))
+    if kernel == "conv2d_bwd_weight":        # a = gy, w = x, x_shape = the weight's shape
+        O, C, KH, KW = (int(s) for s in x_shape)
+        if version == 6 and plans.winograd_applies(KH, KW, stride):
+            n = winograd_weight_error_terms(a.shape, KH) + 2
+            return 2 * n * u * winograd_weight_magnitude(a64, w64, pad, mode)
+        n = cuda_loader.error_terms(kernel, version, dtype, a.size // O) + 64
+        return 2 * n * u * numpy_ref.conv2d_backward_weight(a64, w64, x_shape, stride, pad,
+                                                            mode)[0]
     O, C, KH, KW = w.shape
     wino = version == 6 and plans.winograd_applies(KH, KW, stride)
     if kernel == "conv2d_fwd":
@@ -170,8 +182,6 @@ def conv_error_bound(kernel, version, a, w, x_shape, stride, pad, mode):
             return 2 * (winograd_error_terms(C, KH) + 2) * u * winograd_magnitude(a64, w64, pad, mode)
         n = cuda_loader.error_terms(kernel, version, dtype, C * KH * KW)
         return 2 * n * u * numpy_ref.conv2d_forward(a64, w64, stride, pad, mode)
-    if kernel == "conv2d_bwd_weight":        # a = gy, w = x here: the bound on gw
-        return _conv_weight_error_bound(version, a, w, x_shape, stride, pad, mode)
     if kernel != "conv2d_bwd_input":
         raise ValueError(f"no bound for {kernel}")
     if wino and (mode == "zeros" or pad == 0) and pad <= KH - 1:   # launch_geometry's test
@@ -179,23 +189,3 @@ def conv_error_bound(kernel, version, a, w, x_shape, stride, pad, mode):
         return 2 * (winograd_error_terms(O, KH) + 2) * u * winograd_magnitude(a64, w_flip, KH - 1 - pad)
     n = cuda_loader.error_terms(kernel, version, dtype, O * KH * KW + (pad + 1) ** 2)
     return 2 * n * u * numpy_ref.conv2d_backward_input(a64, w64, x_shape, stride, pad, mode)
-
-
-def _conv_weight_error_bound(version, gy, x, w_shape, stride, pad, mode):
-    from tinysr.backend import cuda_loader, numpy_ref
-    from tinysr.backend import launch_geometry as plans
-    from tinysr.kernels.conv2d_bwd_weight.reference import winograd_weight_magnitude
-    from tinysr.kernels.conv2d_fwd.winograd_matrices import winograd_weight_error_terms
-
-    dtype = np.dtype(gy.dtype)
-    u = 2.0 ** -24 if dtype == np.float32 else 2.0 ** -53
-    gy64, x64 = np.abs(np.asarray(gy, np.float64)), np.abs(np.asarray(x, np.float64))
-    O, C, KH, KW = (int(s) for s in w_shape)
-    if version == 6 and plans.winograd_applies(KH, KW, stride):
-        m = plans.WINOGRAD_M
-        tiles = gy.shape[0] * -(-gy.shape[2] // m) * -(-gy.shape[3] // m)
-        n = winograd_weight_error_terms(tiles, KH) + 2
-        return 2 * n * u * winograd_weight_magnitude(gy64, x64, pad, mode)
-    # pixels, plus the split-K partial sums
-    n = cuda_loader.error_terms("conv2d_bwd_weight", version, dtype, gy.size // O) + 64
-    return 2 * n * u * numpy_ref.conv2d_backward_weight(gy64, x64, w_shape, stride, pad, mode)[0]

@@ -70,11 +70,19 @@ def winograd_error_terms(n_ch, r):
     return n_ch + 4 * (m + r - 1) + 1
 
 
-def winograd_weight_error_terms(n_tiles, r):
-    """The n of the bound |gw - ref| <= (n + 2) u winograd_weight_magnitude for the CUDA v6
-    weight gradient: the sum over n_tiles tiles (split-K: at most n_tiles + n_tiles / 64
-    additions on any path, the split partial sums included), two alpha-long sums of the
-    input transform, two m-long sums of the gy transform, one rounding of gw (the G
-    transforms run in float64)."""
+def winograd_tile_count(gy_shape, r):
+    """Output tiles of a Winograd F(m x m, r x r) pass over gy (N, O, Ho, Wo): N x
+    ceil(Ho / m) x ceil(Wo / m), the length of the weight gradient's tile sum."""
     m = TILE[r]
-    return n_tiles + n_tiles // 64 + 1 + 2 * (m + r - 1) + 2 * m + 1
+    n, _, ho, wo = gy_shape
+    return n * -(-ho // m) * -(-wo // m)
+
+
+def winograd_weight_error_terms(gy_shape, r):
+    """The n of the bound |gw - ref| <= (n + 2) u winograd_weight_magnitude for a Winograd
+    weight gradient (CUDA and Numba v6) with gy of shape gy_shape: the sum over the T
+    tiles (split-K or per-thread partials: at most T + T / 64 additions on any path),
+    two alpha-long sums of the input transform, two m-long sums of the gy transform, one
+    rounding of gw (the G transforms run in float64)."""
+    m, tiles = TILE[r], winograd_tile_count(gy_shape, r)
+    return tiles + tiles // 64 + 1 + 2 * (m + r - 1) + 2 * m + 1
