@@ -362,7 +362,7 @@ def conv2d_backward_weight(xp, launch, gy, x, w_shape, stride, padding, padding_
     if version == 6:
         if winograd_applies(KH, KW, stride):
             # the bias gradient is a plain sum of gy: the array library's reduction
-            gb = xp.ascontiguousarray(gy.sum(axis=(0, 2, 3)).astype(dt))
+            gb = gy.sum(axis=(0, 2, 3))     # gy is already contiguous and of type dt
             return winograd_weight_grad(xp, launch, gy, x, padding, rep), gb
         version = 4                      # v6 is Winograd for stride-1 3x3 only
     version = _v4_or_v3(version, KH + padding, KW + padding)
