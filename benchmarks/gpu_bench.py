@@ -164,7 +164,13 @@ def _ratio(got, want, bound):
     return float(np.max(np.abs(got - want) / bound)) if got.size else 0.0
 
 
+def _numbered(versions):
+    """The numbered versions of a kernel (not its helper programs: 'reduce', 'fold')."""
+    return sorted(v for v in versions if isinstance(v, int))
+
+
 def stage_verify(rec, deadline):
+    from tinysr.backend import cuda_loader
     from tinysr.backend import launch_geometry as plans
     from tinysr.backend import numpy_ref as ref
     from tinysr.testing import conv_error_bound
@@ -222,37 +228,45 @@ def stage_verify(rec, deadline):
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_bwd_weight"] = f"error: {e}"
                 rows.append(r)
-        # bias_act and the optimisers
+        # bias_act (the VDSR shape splits v3's backward) and the optimisers
         rng = np.random.default_rng(1)
-        x = rng.standard_normal((5, 70, 9, 11)).astype(dtype)
-        b = rng.standard_normal(70).astype(dtype)
-        gy = rng.standard_normal(x.shape).astype(dtype)
+        bias_shapes = [(5, 70, 9, 11)] + ([] if DRY[0] else [(64, 64, 41, 41)])
+        for version in _numbered(cuda_loader.KERNELS["bias_act"]["versions"]):
+            for shape in bias_shapes:
+                check_time(deadline)
+                C = shape[1]
+                x = rng.standard_normal(shape).astype(dtype)
+                b = rng.standard_normal(C).astype(dtype)
+                gy = rng.standard_normal(x.shape).astype(dtype)
+                r = {"dtype": dtype.name, "case": "x".join(map(str, shape)), "version": version}
+                try:
+                    worst = 0.0
+                    for act, slope in [("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)]:
+                        y = plans.bias_act_forward(xp, launch, dev(x), dev(b), act, slope,
+                                                   version)
+                        want = ref.bias_act_forward(x.astype(np.float64), b.astype(np.float64),
+                                                    act, slope)
+                        worst = max(worst, _ratio(host(y), want,
+                                                  4 * eps * (abs(want) + abs(x)) + 1e-300))
+                        yr = ref.bias_act_forward(x, b, act, slope)
+                        gx, gb = plans.bias_act_backward(xp, launch, dev(gy), dev(yr), act,
+                                                         slope, version)
+                        wx, wb = ref.bias_act_backward(gy.astype(np.float64),
+                                                       yr.astype(np.float64), act, slope)
+                        worst = max(worst, _ratio(host(gx), wx, 2 * eps * abs(wx) + 1e-300))
+                        sb = np.abs(gy.astype(np.float64)).sum(axis=(0, 2, 3))
+                        worst = max(worst, _ratio(host(gb), wb, 2 * (gy.size // C) * eps * sb
+                                                  + 1e-300))
+                    r["bias_act"] = worst
+                except Exception as e:   # noqa: BLE001
+                    r["bias_act"] = f"error: {e}"
+                rows.append(r)
         n = 100_003 if not DRY[0] else 3001
         p0, g, buf0 = (rng.standard_normal(n).astype(dtype) for _ in range(3))
         m0, v0 = rng.random(n).astype(dtype), rng.random(n).astype(dtype)
-        for version in (1, 2):
+        for version in _numbered(cuda_loader.KERNELS["optim_update"]["versions"]):
             check_time(deadline)
-            r = {"dtype": dtype.name, "case": "5x70x9x11 / n=%d" % n, "version": version}
-            try:
-                worst = 0.0
-                for act, slope in [("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)]:
-                    y = plans.bias_act_forward(xp, launch, dev(x), dev(b), act, slope, version)
-                    want = ref.bias_act_forward(x.astype(np.float64), b.astype(np.float64), act,
-                                                slope)
-                    worst = max(worst, _ratio(host(y), want,
-                                              4 * eps * (abs(want) + abs(x)) + 1e-300))
-                    yr = ref.bias_act_forward(x, b, act, slope)
-                    gx, gb = plans.bias_act_backward(xp, launch, dev(gy), dev(yr), act, slope,
-                                                     version)
-                    wx, wb = ref.bias_act_backward(gy.astype(np.float64), yr.astype(np.float64),
-                                                   act, slope)
-                    worst = max(worst, _ratio(host(gx), wx, 2 * eps * abs(wx) + 1e-300))
-                    sb = np.abs(gy.astype(np.float64)).sum(axis=(0, 2, 3))
-                    worst = max(worst, _ratio(host(gb), wb, 2 * (gy.size // 70) * eps * sb
-                                              + 1e-300))
-                r["bias_act"] = worst
-            except Exception as e:   # noqa: BLE001
-                r["bias_act"] = f"error: {e}"
+            r = {"dtype": dtype.name, "case": "n=%d" % n, "version": version}
             try:
                 tol = 64 * eps
                 P, B = dev(p0.copy()), dev(buf0.copy())
@@ -659,11 +673,51 @@ def stage_bench(rec, deadline):
                                                    vd[0]["v5_v4w_fwdbwd_ms"])
     if vd:
         rec["vdsr_fastest_verified_mix"] = fastest_verified_mix(vd[0])
+    rec["bias_act_bwd"] = _bench_bias_act_backward(deadline)
     for vw in (4, 5, 6):    # Winograd forward and backward-input with a weight-pass version
         ms = vd[0].get(f"v6_v{vw}w_fwdbwd_ms") if vd else None
         if ms and vd[0].get("cudnn_fp32_fwdbwd_ms"):
             rec[f"vdsr_v6_v{vw}w_fwdbwd_ms"] = ms
             rec[f"vdsr_v6_v{vw}w_fwdbwd_fp32_ratio"] = vd[0]["cudnn_fp32_fwdbwd_ms"] / ms
+
+
+def _bench_bias_act_backward(deadline, shape=(64, 64, 41, 41)):
+    """bias + ReLU backward (gx and gb) on a VDSR activation, every version, against the
+    same two ops in PyTorch (where + sum over the non-channel axes), and as GB/s of its
+    compulsory traffic (read gy and y, write gx)."""
+    import cupy
+    from tinysr.backend import cuda_loader
+    from tinysr.backend import cupy_gpu as be
+    out = {"shape": list(shape)}
+    rng = cupy.random.default_rng(3)
+    GY = rng.standard_normal(shape, dtype=cupy.float32)
+    Y = cupy.maximum(rng.standard_normal(shape, dtype=cupy.float32), 0)
+    nbytes = 3 * GY.size * 4
+    verdict = RESULTS["stages"].get("verify", {}).get("verdict", {})
+    for v in _numbered(cuda_loader.KERNELS["bias_act"]["versions"]):
+        check_time(deadline)
+        try:
+            with be.use_versions(bias_act=v):
+                ms = _time_cupy(lambda: be.bias_act_backward(GY, Y, "relu", 0.0), 20)
+            out[f"v{v}"] = {"ms": ms, "GB_s": nbytes / ms / 1e6,
+                            "verified": all(verdict.get(f"bias_act v{v} {dt}", {}).get("pass")
+                                            for dt in ("float32", "float64"))}
+        except Exception as e:      # noqa: BLE001
+            out[f"v{v}"] = {"error": str(e)}
+    try:
+        import torch
+        gyt, yt = torch.as_tensor(GY, device="cuda"), torch.as_tensor(Y, device="cuda")
+
+        def t_bwd():
+            gx = torch.where(yt > 0, gyt, 0.0)
+            return gx, gx.sum(dim=(0, 2, 3))
+        out["torch_ms"] = _time_torch(torch, t_bwd, 20, 5)
+    except Exception as e:          # noqa: BLE001
+        out["torch_error"] = str(e)
+    ok = {k: d["ms"] for k, d in out.items() if isinstance(d, dict) and d.get("verified")}
+    if ok:
+        out["fastest_verified"] = min(ok, key=ok.get)
+    return out
 
 
 def fastest_verified_mix(row):
@@ -783,6 +837,21 @@ def write_summary():
                          + f": {best['fwdbwd_ms']:.3f} ms = "
                          + f"{_fmt(best['x_cudnn_fp32'], '.2f')}x cuDNN fp32 "
                          "(set DEFAULT_VERSION in tinysr/backend/cuda_loader.py to it)")
+        ba = b.get("bias_act_bwd") or {}
+        timed = [(k, d) for k, d in ba.items() if isinstance(d, dict) and "ms" in d]
+        failed = [(k, d) for k, d in ba.items() if isinstance(d, dict) and "error" in d]
+        if timed or failed:
+            lines += ["", f"bias + ReLU backward (gx, gb) on {'x'.join(map(str, ba['shape']))} "
+                      f"float32; PyTorch (where + sum): {_fmt(ba.get('torch_ms'))} ms", "",
+                      "| version | ms | GB/s | x PyTorch | verified |", "|---|---|---|---|---|"]
+            for k, d in timed:
+                lines.append(f"| {k} | {d['ms']:.3f} | {d['GB_s']:.0f} | "
+                             f"{_fmt(ba['torch_ms'] / d['ms'] if ba.get('torch_ms') else None, '.2f')}"
+                             f" | {d['verified']} |")
+            lines += [f"| {k} | error: {d['error'][:80]} | | | |" for k, d in failed]
+            if ba.get("fastest_verified"):
+                lines.append(f"Fastest verified bias_act: {ba['fastest_verified']} "
+                             "(DEFAULT_VERSION['bias_act'] in tinysr/backend/cuda_loader.py)")
         with open(os.path.join(OUT, "bench.csv"), "w") as f:
             keys = sorted({k for r in b["rows"] for k in r if k not in ("versions", "torch_error")})
             f.write(",".join(keys) + "\n")

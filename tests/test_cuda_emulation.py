@@ -353,11 +353,29 @@ def test_v4_tiles_crossed():
     assert any(n > plans.V5_BN and n % plans.V5_BN for n in ckk)     # v5 backward-weight
 
 
-BIAS_SHAPES = [(3, 5, 4, 7), (2, 1, 1, 1), (1, 3, 300), (4, 6), (2, 70, 3, 3)]
+# the last two split v3's backward: 4 chunks of 1538 inside and across the 3075-pixel
+# planes; 3 chunks of 1367 spanning many 100-pixel planes (test_bias_v3_splits_exercised)
+BIAS_SHAPES = [(3, 5, 4, 7), (2, 1, 1, 1), (1, 3, 300), (4, 6), (2, 70, 3, 3), (2, 3, 3075),
+               (41, 2, 100)]
+BIAS_VERSIONS = [v for v in cuda_loader.KERNELS["bias_act"]["versions"]]
+
+
+def _bias_splits(shape):
+    inner = int(np.prod(shape[2:]))
+    return plans.bias_grad_splits(shape[1], shape[0] * inner, plans.DEFAULT_SMS) + (inner,)
+
+
+def test_bias_v3_splits_exercised():
+    """The cases above include one split, chunks shorter than a plane and chunks spanning
+    several planes, with boundaries that do not fall on plane edges."""
+    cases = [_bias_splits(s) for s in BIAS_SHAPES]
+    assert any(n == 1 for n, _, _ in cases)
+    assert any(n > 1 and chunk < inner and chunk % inner for n, chunk, inner in cases)
+    assert any(n > 1 and chunk > 2 * inner and chunk % inner for n, chunk, inner in cases)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", BIAS_VERSIONS)
 @pytest.mark.parametrize("act,slope", [("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)])
 @pytest.mark.parametrize("shape", BIAS_SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_bias_act(emu, shape, act, slope, version, dtype):
@@ -367,10 +385,20 @@ def test_bias_act(emu, shape, act, slope, version, dtype):
 @settings(deadline=None)
 @given(shape=st.lists(st.integers(1, 9), min_size=2, max_size=4).map(tuple),
        act=st.sampled_from([("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)]),
-       version=st.sampled_from([1, 2]), dtype=st.sampled_from([np.float32, np.float64]),
+       version=st.sampled_from(BIAS_VERSIONS), dtype=st.sampled_from([np.float32, np.float64]),
        seed=st.integers(0, 2**16))
 def test_bias_act_random_shapes(emu, shape, act, version, dtype, seed):
     check_bias_act(emu, shape, act[0], act[1], version, dtype, seed)
+
+
+@settings(deadline=None)
+@given(n=st.integers(1, 12), c=st.integers(1, 3), inner=st.integers(1, 4000),
+       act=st.sampled_from([("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_bias_act_v3_random_splits(emu, n, c, inner, act, dtype, seed):
+    """v3's split backward on drawn (N, C, inner): up to 12 x 4000 elements a channel,
+    so from one split up to 24 chunks of arbitrary alignment."""
+    check_bias_act(emu, (n, c, inner), act[0], act[1], 3, dtype, seed)
 
 
 def check_bias_act(emu, shape, act, slope, version, dtype, seed=1):

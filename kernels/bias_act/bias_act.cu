@@ -100,3 +100,53 @@ bias_act_bwd_v2(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict
     }
     if (t == 0) gb[c] = partial[0];
 }
+
+// ---------------------------------------------------------------------------------
+// v3 (backward; the forward is v2's): the channel's reduction split over many blocks.
+// v2 runs ONE block per channel: a VDSR layer (C = 64) is 64 blocks of 8 warps on a
+// 132-SM card, half the SMs idle and the rest far too thin to stream three arrays at
+// full bandwidth (an H200 profile put bias_act_backward ~6x above its bandwidth bound).
+// v3: grid = (C, splits). Block (c, s) takes the s-th chunk of `chunk` consecutive
+// elements of channel c's N*inner (flattened as k = n*inner + j, so a chunk is a few
+// contiguous runs: coalesced), writes gx there and ONE partial sum part[s*C + c]
+// (the same shared-memory tree as v2). bias_act_bwd_v3_reduce then adds each channel's
+// partials in the order s = 0, 1, ... (fixed: reproducible, no atomics). With one split
+// the block writes gb directly and the plan skips the reduce.
+//   extra arguments: chunk (elements per split); splits = gridDim.y.
+// ---------------------------------------------------------------------------------
+template <typename T>
+__global__ void __launch_bounds__(256)
+bias_act_bwd_v3(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict__ gx,
+                T* __restrict__ part, int act, T slope, int N, int C, int inner, int chunk) {
+    __shared__ T partial[256];
+    const int c = blockIdx.x, t = threadIdx.x;
+    const int k0 = blockIdx.y * chunk, k1 = min(k0 + chunk, N * inner);
+    T acc = T(0);
+    for (int n = k0 / inner; n < N && n * inner < k1; ++n) {
+        const int lo = max(k0 - n * inner, 0), hi = min(k1 - n * inner, inner);
+        const int base = (n * C + c) * inner;
+        for (int j = lo + t; j < hi; j += 256) {
+            const T g = act_grad(gy[base + j], y[base + j], act, slope);
+            gx[base + j] = g;
+            acc += g;
+        }
+    }
+    partial[t] = acc;
+    __syncthreads();
+    for (int half = 128; half > 0; half >>= 1) {
+        if (t < half) partial[t] += partial[t + half];
+        __syncthreads();
+    }
+    if (t == 0) part[blockIdx.y * C + c] = partial[0];
+}
+
+// gb[c] = part[0*C + c] + part[1*C + c] + ... (one thread per channel, in split order)
+template <typename T>
+__global__ void bias_act_bwd_v3_reduce(const T* __restrict__ part, T* __restrict__ gb,
+                                       int C, int splits) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    T acc = T(0);
+    for (int s = 0; s < splits; ++s) acc += part[s * C + c];
+    gb[c] = acc;
+}

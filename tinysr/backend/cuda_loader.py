@@ -59,7 +59,9 @@ KERNELS = {
     "bias_act": {
         "file": "bias_act/bias_act.cu",
         "versions": {1: ("bias_act_fwd_v1", "bias_act_bwd_v1"),
-                     2: ("bias_act_fwd_v2", "bias_act_bwd_v2")},
+                     2: ("bias_act_fwd_v2", "bias_act_bwd_v2"),
+                     # v3 changes the backward only; its forward runs v2 (launch_geometry)
+                     3: ("bias_act_bwd_v3", "bias_act_bwd_v3_reduce")},
     },
     "optim_update": {
         "file": "optim_update/optim_update.cu",
@@ -111,6 +113,9 @@ SIGNATURES = {
     # gy, y, gx, gb, act, slope, N, C, inner
     **{f"bias_act_bwd_v{v}": ("const T*", "const T*", "T*", "T*", "int", "T",
                               "int", "int", "int") for v in (1, 2)},
+    # ... + chunk (elements per split; splits = gridDim.y), then the partials' reduce
+    "bias_act_bwd_v3": ("const T*", "const T*", "T*", "T*", "int", "T") + ("int",) * 4,
+    "bias_act_bwd_v3_reduce": ("const T*", "T*", "int", "int"),            # part gb C splits
     # p, g, buf, n, has_buf, lr, momentum, weight_decay
     **{f"sgd_step_v{v}": ("T*", "const T*", "T*", "int", "int", "T", "T", "T") for v in (1, 2)},
     # p, g, m, v, n, lr, beta1, 1-beta1, beta2, 1-beta2, eps, weight_decay, 1-b1^t, 1-b2^t
