@@ -7,6 +7,10 @@ and the ptxas report (registers, spills, shared memory per kernel) is printed in
 test output. Without nvcc it falls back to NVRTC from the nvidia-cuda-nvrtc wheel (no
 register report), and without either it skips with the reason. Builds are cached in
 $TINYSR_CACHE/nvcc by the hash of the source and the compiler version.
+
+test_launches_fit_sm90 then runs every launch plan (tinysr/backend/launch_geometry.py) on
+the library's real shapes with a recording launcher and holds each grid and block against
+sm_90's limits, the compiled registers and shared memory, and the PTX launch bounds.
 """
 import ctypes
 import glob
@@ -17,6 +21,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from tinysr.backend import cuda_loader
@@ -181,3 +186,203 @@ def test_compile_summary(capsys):
         print(f"\n[cuda compile] {n_files} .cu files in {len(COMPILED)} programs, "
               f"{len(versions)} kernel versions "
               f"(helpers included), {inst} instantiations compiled for {ARCH}")
+
+
+# ------------------------------------------------------------------ launches fit sm_90
+# Compiling proves the code is valid; it does not prove the launch plans' grids and blocks
+# fit the kernels as compiled. "too many resources requested for launch" and "invalid
+# configuration argument" only show on a GPU. So: run every launch plan with a recorder
+# instead of a GPU, on the shapes the library meets (SRCNN and VDSR training, a large
+# replicate-padded upscale, an HD VDSR layer, a 4096 x 4096 activation), and hold each
+# launch against the ptxas report (registers, static shared memory) and the PTX launch
+# bounds (.maxntid, .minnctapersm) of the entry it launches.
+SM90 = {                          # compute capability 9.0 (CUDA C++ Programming Guide)
+    "regs_per_sm": 65536, "reg_unit": 256,      # registers are allocated per warp, in 256s
+    "max_warps_sm": 64, "max_blocks_sm": 32, "max_threads_block": 1024,
+    "smem_sm": 228 * 1024, "smem_reserved_block": 1024, "smem_static_max": 48 * 1024,
+    "grid_x_max": 2**31 - 1, "grid_yz_max": 65535,
+}
+
+
+def compile_ptx(nvcc, kernel):
+    """The PTX of the instantiated source (cached like compile_nvcc): it carries each
+    entry's __launch_bounds__ as .maxntid / .minnctapersm."""
+    text = instantiated_source(kernel)
+    version = subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
+    key = hashlib.sha256((text + version + "ptx").encode()).hexdigest()[:16]
+    d = _cache()
+    ptx = d / f"{kernel}-{key}.ptx"
+    if not ptx.exists():
+        src = d / f"{kernel}-{key}-ptx.cu"
+        src.write_text(text)
+        tmp = d / f"{kernel}-{key}.ptx.tmp"
+        proc = subprocess.run([nvcc, f"-arch={ARCH}", "-ptx", "-std=c++17", str(src), "-o",
+                               str(tmp)], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, f"nvcc -ptx failed on {kernel}:\n{proc.stderr[-4000:]}"
+        os.replace(tmp, ptx)
+    return ptx.read_text()
+
+
+def _demangle(mangled):
+    n = re.match(r"_Z(\d+)", mangled)
+    length = int(n.group(1))
+    name = mangled[n.end():n.end() + length]
+    tail = mangled[n.end() + length:]
+    return name, {"If": "float", "Id": "double"}.get(tail[:2], "?")
+
+
+def parse_ptx_bounds(ptx):
+    """{(entry, ctype): {"maxntid": threads or None, "minctas": blocks per SM or None}}."""
+    out, current = {}, None
+    for line in ptx.splitlines():
+        m = re.match(r"\.visible \.entry (_Z\w+)\(", line)
+        if m:
+            current = out.setdefault(_demangle(m.group(1)), {"maxntid": None, "minctas": None})
+            continue
+        if current is None:
+            continue
+        m = re.match(r"\.maxntid (\d+), (\d+), (\d+)", line)
+        if m:
+            current["maxntid"] = int(m.group(1)) * int(m.group(2)) * int(m.group(3))
+        m = re.match(r"\.minnctapersm (\d+)", line)
+        if m:
+            current["minctas"] = int(m.group(1))
+        if line.startswith("{"):
+            current = None            # the body: directives come before it
+    return out
+
+
+def blocks_per_sm(threads, registers, smem):
+    """Resident blocks of one kernel on an sm_90 SM (registers, warps, shared memory)."""
+    warps = -(-threads // 32)
+    per_warp = -(-registers * 32 // SM90["reg_unit"]) * SM90["reg_unit"]
+    by_regs = SM90["regs_per_sm"] // (per_warp * warps)
+    by_warps = SM90["max_warps_sm"] // warps
+    by_smem = SM90["smem_sm"] // (smem + SM90["smem_reserved_block"])
+    return min(by_regs, by_warps, by_smem, SM90["max_blocks_sm"])
+
+
+class RecordingLauncher:
+    """cuda_loader.launch's signature; checks the arguments like it, records, runs nothing."""
+
+    def __init__(self, sms):
+        self.calls = []
+        self.sm_count = lambda: sms
+
+    def __call__(self, kernel, version, entry, dtype, grid, block, *args):
+        cuda_loader.check_args(entry, np.dtype(dtype), args,
+                               lambda a: isinstance(a, np.ndarray),
+                               lambda a: a.flags.c_contiguous)
+        self.calls.append((kernel, version, entry, np.dtype(dtype), tuple(int(g) for g in grid),
+                           tuple(int(b) for b in block)))
+
+
+# (name, x shape, w shape, stride, padding, padding_mode, dtypes)
+LAUNCH_CONVS = [
+    ("vdsr layer", (64, 64, 41, 41), (64, 64, 3, 3), 1, 1, "zeros", "fd"),
+    ("vdsr first", (64, 1, 41, 41), (64, 1, 3, 3), 1, 1, "zeros", "fd"),
+    ("vdsr last", (64, 64, 41, 41), (1, 64, 3, 3), 1, 1, "zeros", "fd"),
+    ("srcnn 9", (128, 1, 33, 33), (64, 1, 9, 9), 1, 0, "zeros", "fd"),
+    ("srcnn 5", (128, 64, 25, 25), (32, 64, 5, 5), 1, 0, "zeros", "fd"),
+    ("srcnn out", (128, 32, 21, 21), (1, 32, 5, 5), 1, 0, "zeros", "fd"),
+    ("upscale 1024^2 replicate", (1, 1, 1024, 1024), (64, 1, 9, 9), 1, 4, "replicate", "fd"),
+    ("upscale 1024^2 5x5", (1, 64, 1024, 1024), (32, 64, 5, 5), 1, 2, "replicate", "f"),
+    ("vdsr HD layer", (1, 64, 1080, 1920), (64, 64, 3, 3), 1, 1, "zeros", "f"),
+    ("stride 2", (4, 3, 17, 19), (8, 3, 5, 5), 2, 2, "zeros", "fd"),
+]
+LAUNCH_ACTS = [(64, 64, 41, 41), (1, 64, 1080, 1920), (1, 1, 4096, 4096), (3, 5)]
+LAUNCH_OPTIM = [1, 1_000_003, 2**27]
+_DT = {"f": np.float32, "d": np.float64}
+
+
+def _numbered(kernel):
+    return [v for v in cuda_loader.KERNELS[kernel]["versions"] if isinstance(v, int)]
+
+
+def record_launches(sms):
+    from tinysr.backend import launch_geometry as plans
+    rec = RecordingLauncher(sms)
+    conv_versions = _numbered("conv2d_fwd")
+    for name, xs, ws, s, p, mode, dts in LAUNCH_CONVS:
+        for dt in (_DT[c] for c in dts):
+            x, w = np.zeros(xs, dt), np.zeros(ws, dt)   # calloc: pages stay untouched
+            Ho, Wo = ((xs[i] + 2 * p - ws[i]) // s + 1 for i in (2, 3))
+            gy = np.zeros((xs[0], ws[0], Ho, Wo), dt)
+            for v in conv_versions:
+                for tile in ((None, plans.V4_BN, plans.V4N_BN) if v == 4 else (None,)):
+                    with plans.force_v4_tile(tile):
+                        plans.conv2d_forward(np, rec, x, w, s, p, mode, v)
+                        plans.conv2d_backward_input(np, rec, gy, w, xs, s, p, mode, v)
+                        plans.conv2d_backward_weight(np, rec, gy, x, ws, s, p, mode, v)
+    for shape in LAUNCH_ACTS:
+        for dt in (np.float32, np.float64):
+            x, b = np.zeros(shape, dt), np.zeros(shape[1], dt)
+            for v in _numbered("bias_act"):
+                plans.bias_act_forward(np, rec, x, b, "relu", 0.0, v)
+                plans.bias_act_backward(np, rec, x, x, "relu", 0.0, v)
+    for n in LAUNCH_OPTIM:
+        for dt in (np.float32, np.float64):
+            a = np.zeros(n, dt)
+            for v in _numbered("optim_update"):
+                plans.sgd_step(np, rec, a, a, a, 0.1, 0.9, 0.0, v)
+                plans.adam_step(np, rec, a, a, a, a, 3, 1e-3, 0.9, 0.999, 1e-8, 0.0, v)
+    return rec.calls
+
+
+@pytest.mark.parametrize("sms", [132, 114], ids=["132 SMs (H100 SXM, H200)", "114 SMs (H100 PCIe)"])
+def test_launches_fit_sm90(sms, capsys):
+    """Every launch of every plan fits sm_90 and the compiled kernel; every entry is
+    launched somewhere; each entry reaches the blocks per SM its __launch_bounds__ asks
+    for; and the v4 forward engine holds the resident warps its tile cost model assumes
+    (launch_geometry.V4_SM_WARPS)."""
+    from tinysr.backend import launch_geometry as plans
+    nvcc = find_nvcc()
+    if nvcc is None:
+        pytest.skip("needs nvcc for the register report and the PTX launch bounds")
+    report, bounds = {}, {}
+    for kernel in cuda_loader.KERNELS:
+        rc, log = compile_nvcc(nvcc, kernel)
+        assert rc == 0, f"nvcc failed on {kernel}:\n{log[-4000:]}"
+        report.update(parse_ptxas(log))
+        bounds.update(parse_ptx_bounds(compile_ptx(nvcc, kernel)))
+    calls = record_launches(sms)
+    problems, seen = [], set()
+    for kernel, version, entry, dtype, grid, block in calls:
+        ctype = cuda_loader.CTYPES[dtype]
+        seen.add((entry, ctype))
+        r, bd = report[(entry, ctype)], bounds[(entry, ctype)]
+        threads = block[0] * block[1] * block[2]
+        where = f"{entry}<{ctype}> grid {grid} block {block}"
+        if threads > (bd["maxntid"] or SM90["max_threads_block"]):
+            problems.append(f"{where}: {threads} threads > maxntid {bd['maxntid']}")
+        if grid[0] > SM90["grid_x_max"] or max(grid[1:]) > SM90["grid_yz_max"]:
+            problems.append(f"{where}: grid past the sm_90 limits")
+        if r["smem"] > SM90["smem_static_max"]:
+            problems.append(f"{where}: {r['smem']} B static shared memory > 48 KiB")
+        if blocks_per_sm(threads, r["registers"], r["smem"]) < 1:
+            problems.append(f"{where}: {r['registers']} registers x {threads} threads do "
+                            "not fit one SM")
+    assert not problems, "\n".join(sorted(set(problems)))
+    expected = {(e, t) for vs in cuda_loader.KERNELS.values() for names in vs["versions"].values()
+                for e in names for t in ("float", "double")}
+    assert expected - seen == set(), f"never launched by a plan: {sorted(expected - seen)}"
+    for (entry, ctype), bd in sorted(bounds.items()):
+        if bd["minctas"] and bd["maxntid"]:
+            r = report[(entry, ctype)]
+            got = blocks_per_sm(bd["maxntid"], r["registers"], r["smem"])
+            assert got >= bd["minctas"], (f"{entry}<{ctype}>: __launch_bounds__ asks for "
+                                          f"{bd['minctas']} blocks per SM, fits {got}")
+    for entry, threads in (("conv2d_fwd_v4", plans.V4_THREADS),
+                           ("conv2d_fwd_v4_n128", plans.V4N_THREADS),
+                           ("conv2d_bwd_input_v4", plans.V4_THREADS),
+                           ("conv2d_bwd_input_v4_n128", plans.V4N_THREADS)):
+        for dtype, ctype in cuda_loader.CTYPES.items():
+            r = report[(entry, ctype)]
+            warps = blocks_per_sm(threads, r["registers"], r["smem"]) * threads // 32
+            assert warps == plans.V4_SM_WARPS[dtype], (
+                f"{entry}<{ctype}> holds {warps} warps per SM as compiled "
+                f"({r['registers']} registers); V4_SM_WARPS says {plans.V4_SM_WARPS[dtype]}")
+    with capsys.disabled():
+        print(f"\n[launch limits, {sms} SMs] {len(calls)} launches of {len(seen)} "
+              f"instantiations from {len(LAUNCH_CONVS)} conv shapes, {len(LAUNCH_ACTS)} "
+              f"activations, {len(LAUNCH_OPTIM)} optimiser sizes: all fit sm_90")
