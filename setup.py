@@ -28,7 +28,8 @@ setup(
         "matplotlib>=3.6",
     ],
     extras_require={
-        "gpu": ["cupy-cuda12x"],
+        "gpu": ["cupy-cuda12x"],              # CuPy for CUDA 12 (drivers >= 525)
+        "gpu-cuda13": ["cupy-cuda13x"],       # CuPy for CUDA 13; the code imports `cupy`
         "dev": ["pytest>=7", "hypothesis>=6.80", "scikit-image>=0.21"],
     },
     entry_points={"console_scripts": ["tinysr = tinysr.cli:main"]},
