@@ -34,6 +34,14 @@ HERE = pathlib.Path(__file__).resolve().parent
 CXX = os.environ.get("CXX", "g++")
 CXXFLAGS = ["-O1", "-fopenmp", "-std=c++17", "-shared", "-fPIC", "-Wno-unknown-pragmas",
             "-ffp-contract=off"]
+# TINYSR_EMU_SANITIZE=1: build with AddressSanitizer and UndefinedBehaviorSanitizer, so a
+# kernel that reads or writes outside its arrays (NumPy's buffers, __shared__ tiles,
+# register arrays) or loads a 16-byte vector from a misaligned address stops with a
+# report. The Python process must preload libasan (tests/test_cuda_sanitized.py does).
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                  "-fno-omit-frame-pointer", "-g"]
+if os.environ.get("TINYSR_EMU_SANITIZE"):
+    CXXFLAGS = CXXFLAGS + SANITIZE_FLAGS
 _CTYPE_OF = {"int": ctypes.c_int32}
 _libs = {}
 _lock = threading.Lock()
