@@ -11,10 +11,14 @@
 #      on cuda vs the CPU, the VDSR step time and a per-primitive profile, conv forward and
 #      forward+backward vs cuDNN (strict fp32, TF32)   -> OUTDIR/results.json, bench.csv,
 #                                                         summary.md, gpu_bench.txt
+#   4. with the time left (if the CUDA toolkit's compute-sanitizer is on this machine):
+#      memcheck (out-of-bounds and misaligned device accesses) and racecheck (shared-memory
+#      races, e.g. a missing barrier in a double buffer) over the small per-version GPU
+#      tests in float32                                          -> OUTDIR/sanitizer.txt
 # Every step is time-boxed; a failing step is recorded and the next one still runs.
 #
 # Optional, after the checks:  bash benchmarks/gpu_check.sh OUTDIR --train-srcnn
-#   4. trains SRCNN on the GPU with examples/train_srcnn.py (T91 -> Set5 x3, data from
+#   5. trains SRCNN on the GPU with examples/train_srcnn.py (T91 -> Set5 x3, data from
 #      $TINYSR_DATA): 9-5-5 with the fast recipe and 9-1-5 with the paper recipe, 100 epochs
 #      each; logs, figures and models packed into OUTDIR/srcnn_gpu_runs.tar.gz.
 set -u
@@ -66,8 +70,28 @@ timeout $(( B + 15 )) "$PY" benchmarks/gpu_bench.py --out "$OUT" --budget "$B" 2
     | tee "$OUT/gpu_bench.txt"
 echo "gpu_bench exit code ${PIPESTATUS[0]}" | tee -a "$OUT/gpu_bench.txt"
 
+echo "== 4. compute-sanitizer  ($(left) s left)" | tee "$OUT/sanitizer.txt"
+SAN="$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)"
+SMALL='f32 and not 4x64x41 and not 8x1x33 and not vdsr16'
+if [ -z "$SAN" ]; then
+  echo "compute-sanitizer not found: skipped" | tee -a "$OUT/sanitizer.txt"
+else
+  for tool in memcheck racecheck; do
+    L=$(( $(left) - 15 )); [ "$L" -gt 150 ] && L=150
+    if [ "$L" -lt 40 ]; then echo "$tool: skipped, $(left) s left" | tee -a "$OUT/sanitizer.txt"; continue; fi
+    if [ "$tool" = memcheck ]; then K="$SMALL and (conv_versions or bias_act_versions or optim_versions)"
+    else K="$SMALL and conv_versions and (-4- or -5- or -6-) and 2x3x7x9"; fi
+    echo "-- $tool (limit $L s): -k \"$K\"" >> "$OUT/sanitizer.txt"
+    TINYSR_CUPY_NO_POOL=1 timeout "$L" "$SAN" --tool "$tool" --error-exitcode 99 --print-limit 20 \
+        "$PY" -m pytest -m gpu tests/test_gpu.py -q -x -p no:cacheprovider -k "$K" \
+        >> "$OUT/sanitizer.txt" 2>&1
+    echo "$tool exit code $? (0: clean; 99: the sanitizer reported errors; 124: out of time)" \
+        | tee -a "$OUT/sanitizer.txt"
+  done
+fi
+
 if [ "$TRAIN_SRCNN" = "--train-srcnn" ]; then
-  echo "== 4. SRCNN training on the GPU (TINYSR_DATA=${TINYSR_DATA:-unset})"
+  echo "== 5. SRCNN training on the GPU (TINYSR_DATA=${TINYSR_DATA:-unset})"
   RUNS="$(mktemp -d)/runs"
   mkdir -p "$RUNS"
   for spec in "9-5-5 fast" "9-1-5 paper"; do
