@@ -65,6 +65,22 @@ __global__ void bias_act_bwd_v1(const T* __restrict__ gy, const T* __restrict__ 
 // 256 partial sums, then a tree of 8 halvings (fixed order: reproducible). gx and gb
 // come from one pass over gy and y instead of two.
 // ---------------------------------------------------------------------------------
+// The sum of one value from each thread of a 256-thread block: 256 partial sums in
+// shared memory, then a tree of 8 halvings (a fixed order: reproducible). Every thread
+// must call it; thread 0 gets the sum.
+template <typename T>
+__device__ __forceinline__ T block_sum_256(T v) {
+    __shared__ T partial[256];
+    const int t = threadIdx.x;
+    partial[t] = v;
+    __syncthreads();
+    for (int half = 128; half > 0; half >>= 1) {
+        if (t < half) partial[t] += partial[t + half];
+        __syncthreads();
+    }
+    return partial[0];
+}
+
 template <typename T>
 __global__ void bias_act_fwd_v2(const T* __restrict__ x, const T* __restrict__ b,
                                 T* __restrict__ y, int has_bias, int act, T slope, int C,
@@ -81,7 +97,6 @@ template <typename T>
 __global__ void __launch_bounds__(256)
 bias_act_bwd_v2(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict__ gx,
                 T* __restrict__ gb, int act, T slope, int N, int C, int inner) {
-    __shared__ T partial[256];
     const int c = blockIdx.x, t = threadIdx.x;
     T acc = T(0);
     for (int n = 0; n < N; ++n) {
@@ -92,13 +107,8 @@ bias_act_bwd_v2(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict
             acc += g;
         }
     }
-    partial[t] = acc;
-    __syncthreads();
-    for (int half = 128; half > 0; half >>= 1) {
-        if (t < half) partial[t] += partial[t + half];
-        __syncthreads();
-    }
-    if (t == 0) gb[c] = partial[0];
+    const T sum = block_sum_256(acc);
+    if (t == 0) gb[c] = sum;
 }
 
 // ---------------------------------------------------------------------------------
@@ -109,7 +119,7 @@ bias_act_bwd_v2(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict
 // v3: grid = (C, splits). Block (c, s) takes the s-th chunk of `chunk` consecutive
 // elements of channel c's N*inner (flattened as k = n*inner + j, so a chunk is a few
 // contiguous runs: coalesced), writes gx there and ONE partial sum part[s*C + c]
-// (the same shared-memory tree as v2). bias_act_bwd_v3_reduce then adds each channel's
+// (block_sum_256, as v2). bias_act_bwd_v3_reduce then adds each channel's
 // partials in the order s = 0, 1, ... (fixed: reproducible, no atomics). With one split
 // the block writes gb directly and the plan skips the reduce.
 //   extra arguments: chunk (elements per split); splits = gridDim.y.
@@ -118,7 +128,6 @@ template <typename T>
 __global__ void __launch_bounds__(256)
 bias_act_bwd_v3(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict__ gx,
                 T* __restrict__ part, int act, T slope, int N, int C, int inner, int chunk) {
-    __shared__ T partial[256];
     const int c = blockIdx.x, t = threadIdx.x;
     const int k0 = blockIdx.y * chunk, k1 = min(k0 + chunk, N * inner);
     T acc = T(0);
@@ -131,13 +140,8 @@ bias_act_bwd_v3(const T* __restrict__ gy, const T* __restrict__ y, T* __restrict
             acc += g;
         }
     }
-    partial[t] = acc;
-    __syncthreads();
-    for (int half = 128; half > 0; half >>= 1) {
-        if (t < half) partial[t] += partial[t + half];
-        __syncthreads();
-    }
-    if (t == 0) part[blockIdx.y * C + c] = partial[0];
+    const T sum = block_sum_256(acc);
+    if (t == 0) part[blockIdx.y * C + c] = sum;
 }
 
 // gb[c] = part[0*C + c] + part[1*C + c] + ... (one thread per channel, in split order)
