@@ -87,6 +87,16 @@ def test_bad_dictionary_files(tmp_path):
         scsr_from_mat(str(tmp_path / "absent.mat"), 2)
 
 
+def test_matlab_v73_file_names_the_fix(tmp_path):
+    # A v7.3 file is HDF5 behind MATLAB's 128-byte header (version 0x0200); scipy
+    # refuses it, and the user should learn to re-save with -v7, not "unreadable".
+    header = b"MATLAB 7.3 MAT-file, HDF5 schema 1.00 .".ljust(116) + bytes(8) + b"\x00\x02IM"
+    path = tmp_path / "v73.mat"
+    path.write_bytes(header + bytes(512))
+    with pytest.raises(ValueError, match=r"v7\.3 \(HDF5\) file; save it with -v7"):
+        scsr_from_mat(str(path), 2)
+
+
 def test_cli_import_then_eval_with_model(tiny_tip, tmp_path, capsys):
     Dh, Dl = _as_matlab_tip(tiny_tip)
     src = tmp_path / "D_32_0.15_5.mat"
