@@ -1,5 +1,7 @@
-"""Shared test setup: hypothesis profiles, and the one place GPU availability is decided."""
+"""Shared test setup: hypothesis profiles, the one place GPU availability is decided, and the
+one place tests find the project's shared fixture files (TINYSR_FIXTURES or --fixtures-dir)."""
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,6 +22,38 @@ def gpu_available():
         from tinysr.backend import cuda_available
         _gpu = cuda_available()
     return _gpu
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fixtures-dir", metavar="DIR", default=None,
+                     help="folder of the project's shared test fixtures (matlab_imresize/, ...); "
+                          "default: $TINYSR_FIXTURES. Tests whose files are not there skip.")
+
+
+def fixture_file(config, relpath, what):
+    """The shared fixture file ``relpath``, or a skip that says what is needed and how to give it.
+
+    The folder comes from ``--fixtures-dir`` or the ``TINYSR_FIXTURES`` variable; the tests
+    assume no place of their own.
+    """
+    option = config.getoption("fixtures_dir")
+    root, source = (option, "--fixtures-dir") if option else (os.environ.get("TINYSR_FIXTURES"),
+                                                              "TINYSR_FIXTURES")
+    if not root:
+        pytest.skip(f"needs {what} ({relpath} from the project's shared fixtures); "
+                    f"set TINYSR_FIXTURES=/path/to/fixtures or pass --fixtures-dir=/path/to/fixtures")
+    path = Path(root).expanduser() / relpath
+    if not path.is_file():
+        pytest.skip(f"needs {what}: {source}={root} has no {relpath}; "
+                    f"point it at the project's shared fixtures folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def matlab_imresize_golden(pytestconfig):
+    """Path of MATLAB's own imresize and rgb2ycbcr output for Set5 bird and butterfly (.npz)."""
+    return fixture_file(pytestconfig, "matlab_imresize/set5_bird_butterfly.npz",
+                        "the MATLAB imresize/rgb2ycbcr golden arrays")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,15 +1,9 @@
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinysr.data import rgb2ycbcr, round_uint8, y_channel, ycbcr2rgb
-
-FIXTURES = Path(os.environ.get("TINYSR_FIXTURES", Path(__file__).parents[2] / "shared" / "fixtures"))
-GOLDEN = FIXTURES / "matlab_imresize" / "set5_bird_butterfly.npz"
 
 
 def test_black_and_white_map_to_studio_range():
@@ -60,9 +54,8 @@ def test_y_channel_conventions():
         rgb2ycbcr(np.zeros((3, 3, 4)))
 
 
-@pytest.mark.skipif(not GOLDEN.is_file(), reason=f"MATLAB fixture not found at {GOLDEN}")
-def test_matches_matlab_fixture():
-    data = np.load(GOLDEN)
+def test_matches_matlab_fixture(matlab_imresize_golden):
+    data = np.load(matlab_imresize_golden)
     for key in (k[: -len("/im_gt")] for k in data.files if k.endswith("/im_gt")):
         y = rgb2ycbcr(data[key + "/im_gt"] / 255.0)[:, :, 0] * 255
         assert np.abs(y - data[key + "/im_gt_y"]).max() < 1e-6, key

@@ -1,6 +1,3 @@
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,15 +5,11 @@ from hypothesis import strategies as st
 
 from tinysr.data import imresize, make_lr_ilr, make_pair, modcrop, rgb2ycbcr
 
-FIXTURES = Path(os.environ.get("TINYSR_FIXTURES", Path(__file__).parents[2] / "shared" / "fixtures"))
-GOLDEN = FIXTURES / "matlab_imresize" / "set5_bird_butterfly.npz"
 
-
-@pytest.mark.skipif(not GOLDEN.is_file(), reason=f"MATLAB fixture not found at {GOLDEN}")
 @pytest.mark.parametrize("name", ["bird", "butterfly"])
 @pytest.mark.parametrize("scale", [2, 3, 4])
-def test_matches_matlab_fixture(name, scale):
-    data = np.load(GOLDEN)
+def test_matches_matlab_fixture(name, scale, matlab_imresize_golden):
+    data = np.load(matlab_imresize_golden)
     key = f"{name}_GT_x{scale}/"
     ycc = rgb2ycbcr(data[key + "im_gt"] / 255.0)
     lr = imresize(ycc, scale=1 / scale)

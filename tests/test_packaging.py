@@ -1,5 +1,13 @@
-"""The kernels ship inside the package: both a regular and an editable install can read them."""
+"""The kernels ship inside the package: both a regular and an editable install can read them.
+
+Both installs are built the way the README's `pip install -e ".[dev]"` is built in a venv as
+`python3 -m venv` makes it: pip builds in an isolated environment into which it installs
+setuptools and wheel from the index. With `--no-build-isolation` the build would run on the
+venv's own setuptools, which without the `wheel` package fails ("invalid command
+'bdist_wheel'"), and the README installs no `wheel`.
+"""
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -30,24 +38,35 @@ def env_python(tmp_path_factory):
     """A venv that sees this interpreter's packages (numpy, ...) but not tinysr itself."""
     folder = tmp_path_factory.mktemp("venv")
     venv.create(folder, with_pip=False, system_site_packages=True)
-    # The editable build runs in that venv without isolation, so it needs setuptools and
-    # wheel; the base interpreter of a CI virtualenv may lack them (wheel: "invalid command
-    # 'bdist_wheel'"). A path line in a .pth file lends it this interpreter's packages;
-    # .pth files inside that folder are not run, so an editable tinysr there stays unseen.
+    # The kernel check imports tinysr, which needs numpy, numba, ...: a path line in a .pth
+    # file lends the venv this interpreter's packages. The .pth files inside that folder
+    # are not run, so this interpreter's own (editable) tinysr stays unseen.
     site = next((folder / "lib").glob("python*/site-packages"))
     (site / "_this_interpreter.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return folder / "bin" / "python"
 
 
-def _pip(*args):
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", *args]
-    subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, timeout=300)
+def _pip_install(*args, python=None, cwd=REPO):
+    """`pip install --no-deps` with pip's default (isolated) build, as the README's install."""
+    into = ["--python", str(python)] if python else []
+    cmd = [sys.executable, "-m", "pip", *into, "install", "--quiet", "--no-deps", *args]
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def _clean_copy(dest):
+    """The source tree without build outputs: setuptools builds in the source folder, and a
+    stale build/lib there could ship files that the package data no longer names."""
+    junk = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__",
+                                  ".hypothesis", ".pytest_cache", ".cache", "runs", "out")
+    shutil.copytree(REPO, dest, ignore=junk)
+    return dest
 
 
 @pytest.mark.skipif(not _have_cu_files(), reason="no .cu kernel sources in this checkout")
 def test_regular_install_ships_kernel_sources(tmp_path):
     target = tmp_path / "site"
-    _pip("--target", str(target), str(REPO))
+    _pip_install("--target", str(target), str(_clean_copy(tmp_path / "src")), cwd=tmp_path)
     assert (target / "tinysr" / "kernels" / "conv2d_fwd" / "conv2d_fwd.cu").exists()
     env = dict(os.environ, PYTHONPATH=str(target))
     out = subprocess.run([sys.executable, "-c", READ_KERNEL], cwd=tmp_path, env=env,
@@ -58,11 +77,10 @@ def test_regular_install_ships_kernel_sources(tmp_path):
 
 @pytest.mark.skipif(not _have_cu_files(), reason="no .cu kernel sources in this checkout")
 def test_editable_install_reads_kernel_sources(tmp_path, env_python):
-    subprocess.run([str(env_python), "-m", "pip", "--version"], check=False, capture_output=True)
-    cmd = [sys.executable, "-m", "pip", "--python", str(env_python), "install", "--quiet", "--no-deps",
-           "--no-build-isolation", "-e", str(REPO)]
-    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
+    before = subprocess.run([str(env_python), "-c", "import tinysr"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert before.returncode != 0, "the test venv already sees a tinysr: " + before.stdout
+    _pip_install("-e", str(REPO), python=env_python, cwd=tmp_path)
     out = subprocess.run([str(env_python), "-c", READ_KERNEL], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
