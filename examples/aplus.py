@@ -8,20 +8,24 @@ Set5 against bicubic under the paper protocol, then time two upscales of the fir
 Needs the T91/Set5 images: set TINYSR_DATA (or pass --data).
 """
 import argparse
+import sys
 import time
 
+from tinysr import validate
 from tinysr.classic import aplus
-from tinysr.data import load_dataset, make_pair, round_uint8, write_png, y_channel
+from tinysr.command import Parser, arg, run
+from tinysr.data import load_dataset, make_pair, round_uint8, write_image, y_channel
 from tinysr.evaluate import METHODS, evaluate
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=int, default=3)
-    ap.add_argument("--sets", nargs="+", default=["Set5"])
+def main(argv=None):
+    ap = Parser(prog="aplus.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=arg(validate.scale), default=3, help="zoom factor 2..8 (default 3)")
+    ap.add_argument("--sets", nargs="+", default=["Set5"], help="test set names or image folders (default Set5)")
     ap.add_argument("--data", default=None, help="data root (default $TINYSR_DATA)")
-    ap.add_argument("--out", default="aplus_example.png", help="where to write one upscaled image")
-    args = ap.parse_args()
+    ap.add_argument("--out", default="aplus_example.png", help="where to write one upscaled image (.png)")
+    args = ap.parse_args(argv)
+    validate.output_file(args.out, (".png", ".bmp", ".tif", ".tiff"))
 
     t0 = time.perf_counter()
     model = aplus.get_model(args.scale)  # trains (~2-5 min on 1-2 cores) on first use, then cached
@@ -42,8 +46,10 @@ def main():
         sr = aplus.upscale(model, src)
         print(f"{name} ({what}): {src.shape} -> {sr.shape} in {time.perf_counter() - t:.2f} s "
               f"wall, {time.process_time() - c:.2f} s CPU")
-    write_png(args.out, round_uint8(sr * 255))
+    write_image(args.out, round_uint8(sr * 255))
     print(f"wrote {args.out} (Y channel of the last upscale)")
+    return 0
+
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run(main, prog="aplus.py"))

@@ -25,46 +25,53 @@ defaults: 1024 atoms, 50,000 positions, 50 epochs (--atoms, --samples, --iters, 
 the CVPR-08 paper used.
 """
 import argparse
+import sys
 import time
 
 import numpy as np
 
+from tinysr import validate
 from tinysr.classic import scsr
+from tinysr.command import Parser, arg, run
 from tinysr.data import load_dataset, make_pair, y_channel
 from tinysr.evaluate import METHODS, evaluate
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None):
+    ap = Parser(prog="sparse_coding.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variant", choices=["tip", "cvpr08"], default="tip",
                     help="tip: the TIP-2010 ScSR package (default); cvpr08: the CVPR-08 L1SR code")
     ap.add_argument("--input-ranges", nargs="+", default=["unit", "255"], choices=["unit", "255"],
                     help="cvpr08: the LR range L1SR sees (unit: A+'s harness; 255: the demo)")
     ap.add_argument("--nn-solvers", nargs="+", default=["solvelasso"], choices=["solvelasso", "exact"],
                     help="cvpr08: SparseLab's stopping rule, or the exact non-negative Lasso")
-    ap.add_argument("--scale", type=int, default=3)
-    ap.add_argument("--sets", nargs="+", default=["Set5"])
-    ap.add_argument("--atoms", type=int, default=None, help="dictionary atoms (default 1024)")
-    ap.add_argument("--samples", type=int, default=None, help="default 100,000 (tip) / 50,000 (cvpr08)")
-    ap.add_argument("--iters", type=int, default=None, help="default 40 (tip) / 50 (cvpr08)")
+    ap.add_argument("--scale", type=arg(validate.scale), default=3, help="zoom factor 2..8 (default 3)")
+    ap.add_argument("--sets", nargs="+", default=["Set5"], help="test set names or image folders (default Set5)")
+    ap.add_argument("--atoms", type=arg(validate.positive), default=None, help="dictionary atoms (default 1024)")
+    ap.add_argument("--samples", type=arg(validate.positive), default=None,
+                    help="training patch pairs: default 100,000 (tip) / 50,000 (cvpr08)")
+    ap.add_argument("--iters", type=arg(validate.positive), default=None,
+                    help="dictionary-learning iterations: default 40 (tip) / 50 (cvpr08)")
     ap.add_argument("--seed", type=int, default=None, help="the sampling and training seed (default 0)")
     ap.add_argument("--positions", choices=["meshgrid", "uniform"], default=None,
                     help="tip: training positions as sample_patches.m takes them (clustered "
                          "on a few rows; the default), or drawn uniformly")
-    ap.add_argument("--dict-scale", type=int, default=None,
+    ap.add_argument("--dict-scale", type=arg(validate.scale), default=None,
                     help="tip: use the dictionary trained for this scale (default: --scale)")
     ap.add_argument("--model", default=None,
                     help="tip: a saved or imported ScSR dictionary (.npz) instead of the cache")
     ap.add_argument("--solvers", nargs="*", default=["feature_sign", "fista"],
-                    choices=["feature_sign", "fista"])
-    ap.add_argument("--fista-iters", type=int, default=100)
+                    choices=["feature_sign", "fista"],
+                    help="tip: the sparse-coding solvers to compare (default: both)")
+    ap.add_argument("--fista-iters", type=arg(validate.positive), default=100,
+                    help="tip: FISTA iterations per patch (default 100)")
     ap.add_argument("--bp-iters", type=int, default=20, help="back-projection iterations (ablation: 0)")
     ap.add_argument("--uint8-lr", action="store_true",
                     help="round the LR Y to 1/255 steps first (SelfExSR's uint8 LR images)")
     ap.add_argument("--data", default=None, help="data root (default $TINYSR_DATA)")
     ap.add_argument("--time-full", action="store_true",
                     help="also time the first image itself as input (512x512 -> 1536x1536 at x3)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     reject_flags_that_do_not_apply(ap, args)
     if args.variant == "cvpr08":
         return main_cvpr08(args)
@@ -161,4 +168,4 @@ def main_cvpr08(args):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run(main, prog="sparse_coding.py"))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinysr.data import ImageReadError, read_image, write_png
+from tinysr.data import ImageReadError, read_image, write_image
 
 
 def _save(tmp_path, name, arr, mode=None):
@@ -16,13 +16,13 @@ def _save(tmp_path, name, arr, mode=None):
 
 def test_rgb_png_roundtrip(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (17, 23, 3), dtype=np.uint8)
-    path = write_png(tmp_path / "a.png", rgb)
+    path = write_image(tmp_path / "a.png", rgb)
     out = read_image(path)
     assert out.dtype == np.uint8 and np.array_equal(out, rgb)
 
 
-def test_write_png_float_is_rounded_from_unit_range(tmp_path):
-    out = read_image(write_png(tmp_path / "f.png", np.array([[0.0, 0.5, 1.0, 1.2]])))
+def test_write_image_float_is_rounded_from_unit_range(tmp_path):
+    out = read_image(write_image(tmp_path / "f.png", np.array([[0.0, 0.5, 1.0, 1.2]])))
     assert out.tolist() == [[0, 128, 255, 255]]
 
 

@@ -6,22 +6,27 @@ JSON header stored as the member ``__tinysr__``, with the format name and versio
 checkpoint can hold a model's state_dict, the optimiser's state, the step, the RNG state
 and the model's config, and ``load`` rebuilds the same nested dict.
 
-The file is written to a temporary name in the same folder, flushed to disk, and renamed
-over the target: a crash mid-write leaves the previous checkpoint intact.
+The file is written through ``tinysr.atomic``: a crash mid-write leaves the previous
+checkpoint intact. ``load`` checks the file's signature first (``tinysr.validate``), so a
+PNG renamed to ``.npz`` is named as what it is.
 """
 import json
 import os
-import tempfile
 import zipfile
+import zlib
 
 import numpy as np
+
+from .atomic import atomic_write
+from .errors import InputFileError
+from .validate import checkpoint_file
 
 FORMAT = "tinysr-checkpoint"
 VERSION = 1
 HEADER = "__tinysr__"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputFileError):
     """A file that is not a readable tinysr checkpoint; the message names the file."""
 
 
@@ -49,19 +54,8 @@ def save(state, path):
     arrays, meta = {}, {}
     _flatten(state, "", arrays, meta)
     header = json.dumps({"format": FORMAT, "version": VERSION, "state": meta})
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{HEADER: np.array(header)}, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **{HEADER: np.array(header)}, **arrays)
     return path
 
 
@@ -83,28 +77,31 @@ def _rebuild(meta, arrays, path):
 def load(path):
     """Read a checkpoint written by ``save``; refuse anything else with a clear error."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        checkpoint_file(path)    # exists, and is a zip archive (not a PNG, .npy, .mat, pickle)
+    except InputFileError as err:
+        raise CheckpointError(str(err)) from None
     try:
         with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{path}: a bare .npy array, not a tinysr checkpoint")
             names = set(npz.files)
             if HEADER not in names:
                 raise CheckpointError(f"{path}: not a tinysr checkpoint (no {HEADER} header; "
                                       f"members: {sorted(names)[:5]})")
             header = json.loads(str(npz[HEADER]))
-            if header.get("format") != FORMAT:
-                raise CheckpointError(f"{path}: header format {header.get('format')!r} is not {FORMAT!r}")
+            if not isinstance(header, dict) or header.get("format") != FORMAT:
+                found = header.get("format") if isinstance(header, dict) else type(header).__name__
+                raise CheckpointError(f"{path}: header format {found!r} is not {FORMAT!r}")
+            if not isinstance(header.get("state"), dict):
+                raise CheckpointError(f"{path}: corrupt header (no state)")
             if header.get("version", 0) > VERSION:
                 raise CheckpointError(f"{path}: checkpoint version {header['version']} is newer than "
                                       f"this tinysr reads ({VERSION})")
             arrays = {name: npz[name] for name in names - {HEADER}}
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, zlib.error) as err:
         raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({err})") from err
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, TypeError, KeyError, AttributeError) as err:
         raise CheckpointError(f"{path}: corrupt header ({err})") from err
     except ValueError as err:
         if "pickle" in str(err).lower():

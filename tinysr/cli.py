@@ -1,35 +1,63 @@
-"""`tinysr` command line. Each subcommand is one `add_<name>` function plus its handler."""
-import argparse
+"""`tinysr` command line. Each subcommand is one `add_<name>` function plus its handler.
+
+Handlers check everything they can before the work starts (tinysr.validate) and raise
+tinysr.errors exceptions; tinysr.command.run prints those as one line and sets the exit
+status. Outputs are written atomically, so a failed command leaves existing files as they
+were.
+"""
 import sys
+
+from . import validate
+from .command import Parser, arg, run
+from .errors import ArgumentError, DeviceError, InputFileError
+
+DEVICES = ("cpu", "cuda")
+
+
+def _methods():
+    from .evaluate import METHODS
+    return sorted(METHODS)
 
 
 def add_eval(sub):
-    p = sub.add_parser("eval", help="PSNR/SSIM of a method or checkpoint on SR test sets")
+    p = sub.add_parser("eval", help="PSNR/SSIM of a method or checkpoint on SR test sets",
+                       description="Score a classical method or a saved model under the papers' protocol "
+                                   "(Y channel, MATLAB bicubic degradation, border shave = scale).")
     who = p.add_mutually_exclusive_group()
-    who.add_argument("--method", default=None, help="a name in tinysr.evaluate.METHODS (default bicubic)")
-    who.add_argument("--model", metavar="CHECKPOINT", help="a saved model to evaluate")
-    p.add_argument("--sets", nargs="+", default=["Set5", "Set14"], help="set names or image folders")
-    p.add_argument("--scales", nargs="+", type=int, default=[2, 3, 4])
+    who.add_argument("--method", default=None, choices=_methods(),
+                     help="a classical method (default: bicubic)")
+    who.add_argument("--model", metavar="CHECKPOINT",
+                     help="a saved model (.npz from training or `tinysr import-weights`)")
+    p.add_argument("--sets", nargs="+", default=["Set5", "Set14"], metavar="SET",
+                   help="set names (Set5, Set14, BSD100/B100, Urban100, ...) or image folders "
+                        "(default: Set5 Set14)")
+    p.add_argument("--scales", nargs="+", type=arg(validate.scale), default=[2, 3, 4], metavar="S",
+                   help="zoom factors, integers 2..8 (default: 2 3 4)")
     p.add_argument("--data", metavar="ROOT", help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--download", action="store_true", help="fetch missing sets (Set5, Set14, T91) first")
-    p.add_argument("--per-image", action="store_true", help="print a row per image")
-    p.add_argument("--csv", metavar="FILE", help="write one row per image and per set mean")
+    p.add_argument("--per-image", action="store_true", help="print a row per image, not only set means")
+    p.add_argument("--csv", metavar="FILE", help="also write one row per image and per set mean to FILE")
     p.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args):
     from . import evaluate as ev
+    from .data import load_dataset
 
+    if args.csv:
+        validate.output_file(args.csv, (".csv",))
+    datasets = {s: load_dataset(s, root=args.data, download=args.download) for s in args.sets}
     if args.model:
-        name, factory = args.model, ev.upscaler_from_checkpoint
-        upscaler = ev.per_scale(lambda scale: factory(args.model, scale))
+        validate.checkpoint_file(args.model)
+        name = args.model
+        upscaler = ev.per_scale(lambda scale: ev.upscaler_from_checkpoint(args.model, scale))
+        upscaler_for_first_scale = ev.upscaler_from_checkpoint(args.model, args.scales[0])
+        del upscaler_for_first_scale    # built here only to fail before the sets are read
     else:
         name = args.method or "bicubic"
-        if name not in ev.METHODS:
-            sys.exit(f"tinysr eval: unknown method {name!r}; known: {', '.join(sorted(ev.METHODS))}")
         upscaler = ev.per_scale(ev.METHODS[name])
-    results = ev.evaluate(upscaler, args.sets, args.scales, root=args.data,
-                          per_image=args.per_image, method=name, download=args.download)
+    results = ev.evaluate(upscaler, args.sets, args.scales, root=args.data, per_image=args.per_image,
+                          method=name, datasets=datasets)
     print(results.table())
     if args.csv:
         results.to_csv(args.csv)
@@ -38,61 +66,109 @@ def cmd_eval(args):
 
 
 def add_upscale(sub):
-    p = sub.add_parser("upscale", help="super-resolve an image file with a model or a method")
-    p.add_argument("input", help="an RGB or grayscale image file (the low-resolution image)")
-    p.add_argument("output", help="where to write the PNG")
+    from .data.image_io import WRITE_SUFFIXES
+    p = sub.add_parser("upscale", help="super-resolve an image file with a model or a method",
+                       description="Upscale one image: Y through the model or method, Cb/Cr bicubic "
+                                   "(as the papers do). Grey images stay grey; alpha is dropped.")
+    p.add_argument("input", help="the low-resolution image (PNG, JPEG, BMP, TIFF, GIF, WebP, PPM/PGM; "
+                                 "RGB or grey, 8 or 16 bit)")
+    p.add_argument("output", help=f"the file to write; its suffix picks the format "
+                                  f"({', '.join(WRITE_SUFFIXES)})")
     who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--model", metavar="CHECKPOINT", help="a trained model checkpoint")
-    who.add_argument("--method", help="a classical method (bicubic, or another in tinysr.evaluate.METHODS)")
-    p.add_argument("--scale", type=int, default=None, help="default: the scale the model was trained for")
-    p.add_argument("--tile", type=int, default=256, help="tile size bounding memory (0: no tiling)")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    who.add_argument("--model", metavar="CHECKPOINT", help="a trained or imported model (.npz)")
+    who.add_argument("--method", choices=_methods(), help="a classical method instead of a model")
+    p.add_argument("--scale", type=arg(validate.scale), default=None,
+                   help="zoom factor 2..8 (default: the scale the model was trained for; "
+                        "needed with --method)")
+    p.add_argument("--tile", type=arg(validate.tile), default=256,
+                   help=f"run the network on tiles of this size to bound memory (>= {validate.MIN_TILE}; "
+                        "0: whole image at once; default 256); the result is the same")
+    p.add_argument("--device", default="cpu", choices=DEVICES,
+                   help="cpu (Numba kernels) or cuda (CuPy and a CUDA GPU); default cpu")
+    p.add_argument("--max-megapixels", type=arg(validate.positive, kind=float),
+                   default=validate.MAX_OUTPUT_MEGAPIXELS,
+                   help=f"refuse outputs larger than this (default {validate.MAX_OUTPUT_MEGAPIXELS})")
     p.set_defaults(func=cmd_upscale)
 
 
-def cmd_upscale(args):
-    from .data import read_image, write_png
+def _check_device(device):
+    if device == "cuda":
+        from . import backend
+        if not backend.cuda_available():
+            raise DeviceError("--device cuda: CuPy with a CUDA GPU is not available here "
+                              "(install CuPy: pip install -e \".[gpu]\"), or use --device cpu")
+
+
+def _model_upscaler(path, scale_flag, device, tile):
+    """(f(img, scale) -> img, scale) for a checkpoint: a classical dictionary or a network.
+    The file is read once."""
+    import warnings
+
+    from . import checkpoint
+    from .classic.saved import load_classic, scale_mismatch
     from .inference import upscale_image, upscale_image_with
 
-    img = read_image(args.input)
-    classic = None
-    if args.model:
-        from .classic.saved import load_classic, scale_mismatch
-        classic = load_classic(args.model)
-    if classic is not None:                 # an ScSR / A+ file: a dictionary, not a network
-        method, model, run = classic
+    state = checkpoint.load(path)
+    classic = load_classic(path, state)
+    if classic is not None:           # an ScSR / A+ file: a dictionary, not a network
+        method, model, run_model = classic
         scale = model.config.scale
-        if args.scale not in (None, scale):
-            sys.exit("tinysr upscale: " + scale_mismatch(args.model, method, scale, args.scale))
-        out = upscale_image_with(lambda lr, ilr, s: run(model, lr, ilr), img, scale)
-    elif args.model:
-        from .models.registry import load_model
-        model, meta = load_model(args.model)
-        scale = args.scale or meta.get("scale")
-        if not isinstance(scale, int):
-            sys.exit(f"tinysr upscale: {args.model} does not say its scale; pass --scale")
-        model.to(args.device)
-        out = upscale_image(model, img, scale, device=args.device, tile=args.tile or None)
+        if scale_flag not in (None, scale):
+            raise ArgumentError(scale_mismatch(path, method, scale, scale_flag))
+        return (lambda img, s: upscale_image_with(lambda lr, ilr, _: run_model(model, lr, ilr), img, s)), scale
+    from .models.registry import load_model
+    model, meta = load_model(path, state)
+    trained = meta.get("scale")
+    scale = scale_flag or trained
+    if scale is None or isinstance(scale, list):
+        raise ArgumentError(f"{path} does not say which scale it was trained for; pass --scale")
+    if trained not in (None, scale) and not (isinstance(trained, list) and scale in trained):
+        warnings.warn(f"{path} was trained for x{trained}; upscaling x{scale} with it will be worse")
+    model.to(device)
+    return (lambda img, s: upscale_image(model, img, s, device=device, tile=tile or None)), scale
+
+
+def cmd_upscale(args):
+    from .data import read_image, write_image
+    from .data.image_io import WRITE_SUFFIXES
+
+    validate.output_file(args.output, WRITE_SUFFIXES)
+    _, width, height = validate.image_file(args.input)
+    if args.model:
+        validate.checkpoint_file(args.model)
+    _check_device(args.device)
+    if args.model:
+        upscale, scale = _model_upscaler(args.model, args.scale, args.device, args.tile)
     else:
         from . import evaluate as ev
-        if args.method not in ev.METHODS:
-            sys.exit(f"tinysr upscale: unknown method {args.method!r}; known: {', '.join(sorted(ev.METHODS))}")
         if not args.scale:
-            sys.exit("tinysr upscale: --scale is needed with --method")
+            raise ArgumentError("--scale is needed with --method")
         scale = args.scale
-        out = upscale_image_with(ev.METHODS[args.method](scale), img, scale)
-    write_png(args.output, out)
+        from .inference import upscale_image_with
+        method = ev.METHODS[args.method](scale)
+        upscale = lambda img, s: upscale_image_with(method, img, s)   # noqa: E731
+    megapixels = width * height * scale * scale / 1e6
+    if megapixels > args.max_megapixels:
+        raise ArgumentError(f"x{scale} of {args.input} ({width}x{height}) would be {width * scale}x"
+                            f"{height * scale} = {megapixels:.0f} megapixels, over --max-megapixels "
+                            f"{args.max_megapixels:g}; raise it if you mean it")
+    img = read_image(args.input)
+    out = upscale(img, scale)
+    write_image(args.output, out)
     print(f"wrote {args.output}: {img.shape[1]}x{img.shape[0]} -> {out.shape[1]}x{out.shape[0]} (x{scale})")
     return 0
 
 
 def add_import_weights(sub):
-    p = sub.add_parser("import-weights", help="convert published weights or dictionaries to a tinysr checkpoint")
-    p.add_argument("model", choices=["srcnn", "scsr", "scsr-cvpr08"], help="which published model format")
+    p = sub.add_parser("import-weights", help="convert published weights or dictionaries to a tinysr checkpoint",
+                       description="Convert the authors' MATLAB files into tinysr .npz checkpoints.")
+    p.add_argument("model", choices=["srcnn", "scsr", "scsr-cvpr08"],
+                   help="the file's format: srcnn (Dong et al.'s x2/x3/x4.mat), scsr (Yang et al.'s TIP "
+                        "dictionaries), scsr-cvpr08 (Yang et al.'s CVPR-08 Dictionary.mat)")
     p.add_argument("source", help="the authors' file (SRCNN: x2.mat / x3.mat / x4.mat; ScSR TIP: "
                                   "D_1024_0.15_5.mat, the x2 dictionary; ScSR CVPR-08: Dictionary.mat, x3)")
     p.add_argument("output", help="the .npz checkpoint to write")
-    p.add_argument("--scale", type=int, default=None,
+    p.add_argument("--scale", type=arg(validate.scale), default=None,
                    help="default: read from a name like x3.mat (SRCNN), from Dh's shape (scsr-cvpr08); "
                         "scsr dictionaries do not say it")
     p.set_defaults(func=cmd_import_weights)
@@ -107,19 +183,21 @@ def _scale_from_name(source):
 def cmd_import_weights(args):
     from . import checkpoint
 
+    validate.output_file(args.output, (".npz",))
+    validate.existing_file(args.source, "MATLAB file")
     scale = args.scale
     if args.model in ("scsr", "scsr-cvpr08"):
         from .classic.scsr_matlab import scsr_cvpr08_from_mat, scsr_from_mat
         if args.model == "scsr" and scale is None:
             scale = _scale_from_name(args.source)
             if scale is None:
-                sys.exit(f"tinysr import-weights: an ScSR dictionary file does not say its scale "
-                         f"(Yang's D_1024_0.15_5.mat is x2); pass --scale")
+                raise ArgumentError("an ScSR dictionary file does not say its scale "
+                                    "(Yang's D_1024_0.15_5.mat is x2); pass --scale")
         try:
             model = (scsr_from_mat(args.source, scale) if args.model == "scsr"
                      else scsr_cvpr08_from_mat(args.source, scale))
-        except (ValueError, FileNotFoundError) as err:
-            sys.exit(f"tinysr import-weights: {err}")
+        except ValueError as err:
+            raise InputFileError(str(err)) from None
         model.save(args.output)
         print(f"wrote {args.output}: {args.model} dictionary, {model.Dh.shape[1]} atoms, "
               f"x{model.config.scale}")
@@ -131,11 +209,11 @@ def cmd_import_weights(args):
     if scale is None:
         scale = _scale_from_name(args.source)
         if scale is None:
-            sys.exit(f"tinysr import-weights: cannot tell the scale of {args.source}; pass --scale")
+            raise ArgumentError(f"cannot tell the scale of {args.source}; pass --scale")
     try:
         model = srcnn_from_mat(args.source)
-    except (ValueError, FileNotFoundError) as err:
-        sys.exit(f"tinysr import-weights: {err}")
+    except ValueError as err:
+        raise InputFileError(str(err)) from None
     checkpoint.save(model_state(model, scale, source=args.source), args.output)
     c = model.config
     print(f"wrote {args.output}: SRCNN {c['f1']}-{c['f2']}-{c['f3']} ({c['n1']}/{c['n2']}) for x{scale}")
@@ -143,17 +221,24 @@ def cmd_import_weights(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="tinysr", description="tiny deep image super-resolution")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="tinysr", description="tiny deep image super-resolution")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_eval(sub)
     add_upscale(sub)
     add_import_weights(sub)
     return parser
 
 
-def main(argv=None):
+def _main(argv):
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+
+def main(argv=None):
+    """Entry point: ``tinysr ...``; returns the exit status (errors as one line, no traceback)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    prog = "tinysr" + (f" {argv[0]}" if argv and argv[0] in ("eval", "upscale", "import-weights") else "")
+    return run(_main, argv, prog=prog)
 
 
 if __name__ == "__main__":

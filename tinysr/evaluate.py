@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .atomic import atomic_write
 from .classic import aplus_upscaler, bicubic_upscaler, scsr_cvpr08_upscaler, scsr_upscaler
 from .data import SAMPLE_SET, load_dataset, make_pair, round_uint8, y_channel
 from .metrics import Protocol, psnr, ssim
@@ -31,12 +32,14 @@ CSV_COLUMNS = ("method", "set", "scale", "image", "psnr", "ssim")
 def upscaler_from_checkpoint(path, scale):
     """An upscaler from a saved model checkpoint: a classical model (tinysr.classic.saved)
     or a network (tinysr.models.registry)."""
+    from . import checkpoint
     from .classic.saved import classic_upscaler
-    upscaler = classic_upscaler(path, scale)
+    state = checkpoint.load(path)            # read once, for whichever kind it holds
+    upscaler = classic_upscaler(path, scale, state)
     if upscaler is not None:
         return upscaler
     from .models import registry   # models import lazily: plain evaluation never needs them
-    return registry.upscaler_from_checkpoint(path, scale)
+    return registry.upscaler_from_checkpoint(path, scale, state=state)
 
 
 def per_scale(factory, **opts):
@@ -88,7 +91,7 @@ class Results:
     __str__ = table
 
     def to_csv(self, path):
-        with open(path, "w", newline="") as f:
+        with atomic_write(path, "w") as f:
             out = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
             out.writeheader()
             for m in self.means():

@@ -12,6 +12,8 @@ from tinysr.models.registry import predict
 
 def _spans(n, tile, margin):
     """(read_start, read_end, keep_start, keep_end) per tile along one axis."""
+    if tile < 1 or margin < 0:
+        raise ValueError(f"tile must be >= 1 and margin >= 0, got tile {tile}, margin {margin}")
     spans, start = [], 0
     while start < n:
         end = min(start + tile, n)

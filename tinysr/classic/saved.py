@@ -2,6 +2,7 @@
 when FILE holds a dictionary (ScSR, either code path, trained or imported) or an A+ model
 rather than a network."""
 from .. import checkpoint
+from ..errors import ArgumentError
 from . import aplus, scsr, scsr_cvpr08
 
 # checkpoint "method" tag -> (model class, f(model, lr, ilr) -> sr)
@@ -13,10 +14,11 @@ CLASSIC = {
 }
 
 
-def load_classic(path):
+def load_classic(path, state=None):
     """(method, model, f(model, lr, ilr) -> sr) for a classical model file, or None if the
-    file holds something else (a network: tinysr.models.registry reads those)."""
-    state = checkpoint.load(path)
+    file holds something else (a network: tinysr.models.registry reads those).
+    ``state``: the file's already loaded checkpoint dict, to read it once."""
+    state = checkpoint.load(path) if state is None else state
     method = state.get("method")
     if method not in CLASSIC:
         return None
@@ -33,12 +35,12 @@ def scale_mismatch(path, method, model_scale, scale):
     return f"{path} is a x{model_scale} {method} model; it cannot upscale x{scale}{hint}"
 
 
-def classic_upscaler(path, scale):
+def classic_upscaler(path, scale, state=None):
     """f(lr, ilr, scale) -> sr for a classical model file, or None (see load_classic)."""
-    found = load_classic(path)
+    found = load_classic(path, state)
     if found is None:
         return None
     method, model, run = found
     if model.config.scale != scale:
-        raise ValueError(scale_mismatch(path, method, model.config.scale, scale))
+        raise ArgumentError(scale_mismatch(path, method, model.config.scale, scale))
     return lambda lr, ilr, s: run(model, lr, ilr)

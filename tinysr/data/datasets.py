@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputFileError, MissingFileError
 from .image_io import list_images, read_image
 
 # Set name -> folder names accepted under a root (first is the canonical one).
@@ -32,12 +33,12 @@ SUMS_FILE = "SHA256SUMS"
 SAMPLE_SET = "skimage-samples"
 
 
-class ChecksumError(ValueError):
+class ChecksumError(InputFileError):
     """A set's files disagree with its SHA256SUMS."""
 
 
-class DatasetNotFound(FileNotFoundError):
-    pass
+class DatasetNotFound(MissingFileError):
+    """A set name that is not known and not a folder, or a known set found nowhere."""
 
 
 class Dataset:

@@ -7,17 +7,27 @@ code. Every other case is converted here, explicitly:
 - palette images become RGB, or single channel when the palette is all grey;
 - an alpha channel is dropped with a warning (SR papers score opaque images only);
 - 16-bit images are scaled to 8 bits with rounding (x / 257), as MATLAB's im2uint8 does;
-- a missing file raises FileNotFoundError, an unreadable one ImageReadError; both name it.
+- a file is checked by `tinysr.validate.image_file` before it is decoded: a missing file
+  raises MissingFileError (a FileNotFoundError), an empty, foreign, truncated or absurdly
+  large one ImageReadError; each names the file and what is wrong.
+
+`write_image` writes the format its suffix names, atomically (`tinysr.atomic`).
 """
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
+from ..errors import InputFileError
+from ..validate import image_file
+
 IMAGE_SUFFIXES = (".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".webp", ".ppm", ".pgm")
+# What `write_image` writes: lossless formats, and JPEG (at quality 95) when asked for by name.
+WRITE_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
 
 
-class ImageReadError(ValueError):
+class ImageReadError(InputFileError):
     """A file exists but is not a readable image (truncated, corrupt, not an image)."""
 
 
@@ -26,15 +36,17 @@ def read_image(path):
     import imageio.v3 as iio  # imported here: keeps `import tinysr.data` light
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image file not found: {path}")
+    try:
+        kind = image_file(path)[0]
+    except InputFileError as err:
+        raise ImageReadError(str(err)) from None
     try:
         with warnings.catch_warnings():  # imageio's legacy plugins warn when tried on junk
             warnings.simplefilter("ignore", DeprecationWarning)
             meta = iio.immeta(path)
             img = np.asarray(iio.imread(path, index=0 if _is_multiframe(path) else None))
     except Exception as err:  # imageio raises OSError, ValueError, SyntaxError... per plugin
-        raise ImageReadError(f"cannot read image {path}: {err}") from err
+        raise ImageReadError(f"{path}: truncated or corrupt {kind} ({err})") from None
     return _normalise(img, meta.get("mode"), path)
 
 
@@ -72,16 +84,23 @@ def to_uint8_image(img, path="array"):
     raise ImageReadError(f"{path}: unsupported pixel type {img.dtype}")
 
 
-def write_png(path, img):
-    """Write a PNG. uint8 is written as is; float is taken as [0,1] and rounded."""
+def write_image(path, img):
+    """Write an image in the format its suffix names (WRITE_SUFFIXES), atomically.
+    uint8 is written as is; float is taken as [0,1] and rounded."""
     import imageio.v3 as iio
 
     img = np.asarray(img)
     if img.dtype != np.uint8:
         img = to_uint8_image(img.astype(np.float64))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    iio.imwrite(path, img, extension=".png")
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_SUFFIXES:
+        raise ValueError(f"{path}: cannot write {suffix or 'a file without suffix'}; use one of "
+                         f"{', '.join(WRITE_SUFFIXES)}")
+    options = {"quality": 95} if suffix in (".jpg", ".jpeg") else {}
+    encoded = iio.imwrite("<bytes>", img, extension=suffix, **options)
+    with atomic_write(path) as f:
+        f.write(encoded)
     return path
 
 
@@ -92,4 +111,4 @@ def list_images(folder):
                   and not p.name.startswith("."))
 
 
-__all__ = ["ImageReadError", "read_image", "write_png", "list_images", "to_uint8_image", "IMAGE_SUFFIXES"]
+__all__ = ["ImageReadError", "read_image", "write_image", "WRITE_SUFFIXES", "list_images", "to_uint8_image", "IMAGE_SUFFIXES"]

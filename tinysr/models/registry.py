@@ -30,9 +30,10 @@ def model_state(model, scale, **extra_meta):
     return {"model": model.state_dict(), "meta": meta}
 
 
-def load_model(path):
-    """(model, meta) from a checkpoint; errors name the file and what is wrong."""
-    state = checkpoint.load(path)
+def load_model(path, state=None):
+    """(model, meta) from a checkpoint; errors name the file and what is wrong.
+    ``state``: the file's already loaded checkpoint dict, to read it once."""
+    state = checkpoint.load(path) if state is None else state
     meta = state.get("meta")
     if not isinstance(meta, dict) or "model" not in meta or "model" not in state:
         raise checkpoint.CheckpointError(f"{path}: a tinysr checkpoint, but not of a model "
@@ -40,15 +41,18 @@ def load_model(path):
     try:
         model = build(meta["model"], meta.get("config"))
         model.load_state_dict(state["model"])
-    except (KeyError, ValueError, TypeError) as err:
-        raise checkpoint.CheckpointError(f"{path}: does not fit model {meta['model']!r}: {err}") from err
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
+        raise checkpoint.CheckpointError(f"{path}: does not fit model {meta['model']!r}: {err}") from None
+    bad = [name for name, p in model.named_parameters() if not np.isfinite(p.numpy()).all()]
+    if bad:
+        raise checkpoint.CheckpointError(f"{path}: non-finite (NaN/Inf) weights in {', '.join(bad[:3])}")
     return model.eval(), meta
 
 
-def upscaler_from_checkpoint(path, scale, device="cpu", tile=None):
+def upscaler_from_checkpoint(path, scale, device="cpu", tile=None, state=None):
     """An evaluation upscaler ``f(lr, ilr, scale) -> sr`` (float64 Y in [0, 1])."""
     from tinysr.inference import super_resolve_y
-    model, meta = load_model(path)
+    model, meta = load_model(path, state)
     model.to(device)
     trained = meta.get("scale")
     if trained is not None and not isinstance(trained, list) and trained != scale:

@@ -1,5 +1,9 @@
 """Pictures of a run: the loss curve, the PSNR curve, and a side-by-side crop."""
+import os
+
 import numpy as np
+
+from tinysr.atomic import atomic_write
 
 
 def _pyplot():
@@ -7,6 +11,13 @@ def _pyplot():
     matplotlib.use("Agg")          # files only; no display needed
     import matplotlib.pyplot as plt
     return plt
+
+
+def _save(plt, fig, path, dpi):
+    """Write the figure atomically (a run stopped mid-save keeps the previous picture)."""
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=dpi, format=os.path.splitext(path)[1][1:] or "png")
+    plt.close(fig)
 
 
 def _iterations_axis(ax):
@@ -24,8 +35,7 @@ def loss_curve(history, path, ylabel="training MSE"):
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=120)
 
 
 def psnr_curve(history, path, title):
@@ -41,8 +51,7 @@ def psnr_curve(history, path, title):
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=120)
 
 
 def side_by_side(panels, path, crop=None):
@@ -59,5 +68,4 @@ def side_by_side(panels, path, crop=None):
         ax.set_title(label, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=120)

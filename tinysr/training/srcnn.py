@@ -23,13 +23,14 @@ from tinysr import functional as F
 from tinysr import optim
 from tinysr.data import load_dataset, make_pair, round_uint8, y_channel
 from tinysr.data.patches import srcnn_pairs
+from tinysr.errors import ArgumentError, DeviceError
 from tinysr.evaluate import score
 from tinysr.inference import super_resolve_y
 from tinysr.metrics import Protocol
 from tinysr.models import SRCNN
 from tinysr.models.registry import model_state
 from tinysr.training import figures
-from tinysr.training.loop import fit
+from tinysr.training.loop import check_run_folder, fit
 
 RECIPES = ("fast", "paper")
 
@@ -40,7 +41,8 @@ def pick_device(backend):
         return "cuda" if backends.cuda_available() else "cpu"
     if backend == "cuda":
         if not backends.cuda_available():
-            raise SystemExit("--backend cuda: CuPy with a CUDA GPU is not available here")
+            raise DeviceError("--backend cuda: CuPy with a CUDA GPU is not available here "
+                              "(install CuPy: pip install -e \".[gpu]\"), or use --backend auto")
         return "cuda"
     os.environ["TINYSR_BACKEND"] = backend
     backends._cpu_choice = None      # re-read TINYSR_BACKEND
@@ -90,11 +92,23 @@ def loss_for(recipe):
 
 def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, backend="auto", data=None,
           out="runs/srcnn", resume=False, seed=0, lr=None, max_images=None, max_steps=None,
-          test_set="Set5", progress=True, ema_decay=None, max_minutes=None):
-    """Train SRCNN and write checkpoints, figures and a summary into ``out``; returns a dict."""
+          test_set="Set5", progress=True, ema_decay=None, max_minutes=None, overwrite=False):
+    """Train SRCNN and write checkpoints, figures and a summary into ``out``; returns a dict.
+    ``resume`` continues the run in ``out``; a new run refuses to replace one unless
+    ``overwrite``."""
     if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
-    f1, f2, f3 = (int(v) for v in variant.split("-"))
+        raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
+    try:
+        f1, f2, f3 = (int(v) for v in variant.split("-"))
+    except ValueError:
+        raise ArgumentError(f"--variant: three filter sizes f1-f2-f3 like 9-1-5, got {variant!r}") from None
+    if min(f1, f2, f3) < 1 or max(f1, f2, f3) > 33 or not all(f % 2 for f in (f1, f2, f3)):
+        raise ArgumentError(f"--variant: odd filter sizes from 1 to 33, got {variant!r}")
+    if ema_decay is None:      # fast: evaluate/ship the weight average (0 turns it off)
+        ema_decay = 0.9999 if recipe == "fast" else 0.0
+    if not 0.0 <= ema_decay < 1.0:
+        raise ArgumentError(f"--ema: a decay in [0, 1), got {ema_decay}")
+    check_run_folder(out, resume, overwrite)
     epochs = epochs if epochs is not None else (300 if recipe == "fast" else 1000)
     batch = batch if batch is not None else (32 if recipe == "fast" else 128)
     device = pick_device(backend)
@@ -103,8 +117,11 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, back
     train_set = load_dataset("T91", root=data)
     test = load_dataset(test_set, root=data)
     if train_set.is_sample:
-        warnings.warn("T91 not found: training on the scikit-image sample photos; the numbers "
-                      "will not be comparable to the paper's")
+        same = " and scoring on the same photos, so the PSNR shows fitting, not generalisation" \
+            if test.is_sample else ""
+        warnings.warn(f"T91 not found: training on {len(train_set)} scikit-image sample photos{same}; "
+                      f"the numbers are NOT comparable to the paper's (give the data with --data or "
+                      f"TINYSR_DATA)")
     x, y = make_patches(train_set, scale, label, max_images)
     pairs = test_pairs(test, scale)
     base = bicubic_psnr(pairs, scale)
@@ -126,8 +143,6 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, back
     model.to(device)
     optimizer = build_optimizer(model, recipe, lr)
     schedule = optim.StepLR(optimizer, step_size=max(1, epochs // 5), gamma=0.5) if recipe == "fast" else None
-    if ema_decay is None:      # fast: evaluate/ship the weight average (0 turns it off)
-        ema_decay = 0.9999 if recipe == "fast" else 0.0
     ema = optim.EMA(model, ema_decay) if ema_decay else None
     meta = {"model": "srcnn", "config": model.config, "scale": scale, "recipe": recipe, "seed": seed,
             "ema_decay": ema_decay}
@@ -137,8 +152,10 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, back
         return {"psnr": psnr_on(m, pairs, scale, device), "bicubic": base}
 
     def draw(epoch, history):
-        if (epoch + 1) % 10 and epoch + 1 < epochs:     # plotting costs ~0.5 s; every 10 epochs
-            return
+        if (epoch + 1) % 10 == 0:          # plotting costs ~0.5 s; every 10 epochs, and at the stop
+            draw_all(history)
+
+    def draw_all(history):
         figures.loss_curve(history, os.path.join(out, "loss.png"),
                            "training loss" + (" (Caffe Euclidean)" if recipe == "paper" else " (MSE)"))
         figures.psnr_curve(history, os.path.join(out, "psnr.png"), title)
@@ -146,7 +163,7 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, back
     t0 = time.perf_counter()
     history = fit(model, optimizer, epoch_batches, loss_for(recipe), epochs=epochs, out_dir=out,
                   meta=meta, device=device, schedule=schedule, evaluate=evaluate, resume=resume,
-                  on_epoch_end=draw, progress=progress, max_steps=max_steps, ema=ema,
+                  on_epoch_end=draw, on_stop=draw_all, progress=progress, max_steps=max_steps, ema=ema,
                   max_seconds=None if max_minutes is None else 60.0 * max_minutes)
     seconds = time.perf_counter() - t0
     if ema is not None:          # ship the averaged weights: the ones evaluated every epoch
