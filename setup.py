@@ -10,8 +10,9 @@ kernel_packages = ["tinysr.kernels"] + ["tinysr.kernels." + p for p in find_pack
 setup(
     name="tinysr",
     version="0.1.0",
-    description="Deep image super-resolution from scratch: autograd, hand-written kernels, "
-                "SRCNN/VDSR/DRCN and the classical baselines, evaluated as the papers do",
+    description="Single-image super-resolution from scratch: autograd, hand-written Numba and "
+                "CUDA kernels, SRCNN training, a VDSR model, and the classical baselines "
+                "(bicubic, ScSR, A+), evaluated as the papers do",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
@@ -23,6 +24,7 @@ setup(
         "numpy>=1.24",
         "scipy>=1.10",
         "imageio>=2.28",
+        "pillow>=9.1",                    # imageio's decoder; tinysr.validate reads headers with it
         "numba>=0.58",
         "tqdm>=4.60",
         "matplotlib>=3.6",

@@ -12,6 +12,7 @@ other processes compete for the cores (docs/kernels.md, Part 1, uses this):
     NUMBA_NUM_THREADS=1 TINYSR_BENCH_CLOCK=cpu python -m tinysr.kernels.conv2d_fwd.bench
 """
 import os
+import sys
 import time
 
 import numpy as np
@@ -31,6 +32,22 @@ def check_bound(name, got, ref, magnitude, terms):
     print(f"{'ok  ' if ok else 'FAIL'} {name:48s} worst err/bound {ratio[worst]:.3f} at {worst}"
           + ("" if ok else f"; first mismatches {bad.tolist()}"))
     return ok
+
+
+def check_equal(name, got, ref):
+    """Exact agreement, for kernels that only move values (im2col): tolerance 0."""
+    diff = np.abs(got.astype(np.float64) - ref)
+    diff[~np.isfinite(got)] = np.inf
+    ok = bool(np.all(diff == 0))
+    print(f"{'ok  ' if ok else 'FAIL'} {name:48s} max |err| {diff.max():.1e} (tolerance 0)")
+    return ok
+
+
+def finish(ok):
+    """Print the verdict; exit with status 1 on any failure, so scripts and CI can rely on it."""
+    print("all ok" if ok else "FAILURES")
+    if not ok:
+        sys.exit(1)
 
 
 def time_versions(fns, repeats=5, iters=3):

@@ -175,17 +175,54 @@ def test_cu_compiles(kernel, capsys, record_property):
     assert not spilled, f"float kernels spill registers: {spilled}"
 
 
+def _files(kernel):
+    f = cuda_loader.KERNELS[kernel]["file"]
+    return (f,) if isinstance(f, str) else tuple(f)
+
+
 def test_compile_summary(capsys):
+    """The summary line, asserted: every kernel program compiled, together holding every .cu
+    file under kernels/; every entry of every version compiled for float and double; and,
+    with nvcc's report, no instantiation spills registers. Run alone (-k summary), it
+    compiles what test_cu_compiles has not (cached by source hash, so cheap)."""
+    nvcc = find_nvcc()
+    if nvcc is not None:
+        for kernel in sorted(set(cuda_loader.KERNELS) - set(COMPILED)):
+            rc, log = compile_nvcc(nvcc, kernel)
+            assert rc == 0, f"nvcc failed on {kernel}:\n{log[-4000:]}"
+            COMPILED[kernel] = parse_ptxas(log)
     if not COMPILED:
         pytest.skip("nothing was compiled (see the skips above)")
+    assert set(COMPILED) == set(cuda_loader.KERNELS), \
+        f"programs not compiled: {sorted(set(cuda_loader.KERNELS) - set(COMPILED))}"
+
+    root = pathlib.Path(str(cuda_loader.kernel_dir()))
+    on_disk = {p.relative_to(root).as_posix() for p in root.glob("**/*.cu")}
+    files = [f for k in COMPILED for f in _files(k)]
+    assert len(files) == len(set(files)), f"a .cu file is in two programs: {sorted(files)}"
+    assert set(files) == on_disk, (f".cu files no program compiles: {sorted(on_disk - set(files))}; "
+                                   f"listed but absent: {sorted(set(files) - on_disk)}")
+
+    expected = {k: _expected(k) for k in COMPILED}
+    missing = {k: sorted(expected[k] - set(r)) for k, r in COMPILED.items() if expected[k] - set(r)}
+    assert not missing, f"instantiations not compiled: {missing}"
+    inst = sum(len(e) for e in expected.values())
+    n_entries = len({e for k in COMPILED for names in cuda_loader.KERNELS[k]["versions"].values()
+                     for e in names})
+    assert inst == 2 * n_entries, "an entry name is shared by two programs"
     versions = {(k, v) for k in COMPILED for v in cuda_loader.KERNELS[k]["versions"]}
-    inst = sum(len(r) for r in COMPILED.values())
-    files = [cuda_loader.KERNELS[k]["file"] for k in COMPILED]
-    n_files = sum(1 if isinstance(f, str) else len(f) for f in files)
+
+    reports = {(e, t): r for k in COMPILED for (e, t), r in COMPILED[k].items() if (e, t) in expected[k]}
+    with_nvcc = all(r is not None for r in reports.values())
+    if with_nvcc:
+        spilled = {f"{e}<{t}>": r for (e, t), r in reports.items()
+                   if r["registers"] is None or r["spill_stores"] or r["spill_loads"]}
+        assert not spilled, f"register spills (or no register report): {spilled}"
     with capsys.disabled():
-        print(f"\n[cuda compile] {n_files} .cu files in {len(COMPILED)} programs, "
+        print(f"\n[cuda compile] {len(files)} .cu files in {len(COMPILED)} programs, "
               f"{len(versions)} kernel versions "
-              f"(helpers included), {inst} instantiations compiled for {ARCH}")
+              f"(helpers included), {inst} instantiations compiled for {ARCH}"
+              + (", none spills registers" if with_nvcc else " (NVRTC: no register report)"))
 
 
 # ------------------------------------------------------------------ launches fit sm_90

@@ -19,7 +19,7 @@ MAX_INPUT_PIXELS = 16384 * 16384
 # The default output limit of `tinysr upscale` (8192 x 8192); --max-megapixels raises it.
 MAX_OUTPUT_MEGAPIXELS = 64
 SCALES = range(2, 9)            # the zooms SR methods are trained and published for: x2..x8
-MIN_TILE = 16
+MIN_TILE = 8
 
 # First bytes -> what the file is. Images first, then the other files people pass by mistake.
 SIGNATURES = (

@@ -1,8 +1,12 @@
 """Check every version of conv2d backward-input against the float64 reference (loops checked
-against the vectorised reference first). python -m tinysr.kernels.conv2d_bwd_input.check"""
+against the vectorised reference first). python -m tinysr.kernels.conv2d_bwd_input.check
+
+Tolerance, elementwise: |gx - ref| <= (K + 2) * u * bwd_input(|gy|, |w|), K = O*k*k*(2p+1)^2
+(the most terms a replicate-padded edge pixel sums), u = 2^-24 (float32) or 2^-53
+(float64); Winograd (v6) uses its own K and magnitude. Exits with status 1 on any failure."""
 import numpy as np
 
-from ..cpu_tools import check_bound
+from ..cpu_tools import check_bound, finish
 from . import conv2d_bwd_input_numba as K
 from . import reference as R
 from ..conv2d_fwd.reference import winograd_magnitude
@@ -17,8 +21,11 @@ def main():
     rng = np.random.default_rng(0)
     ok = True
     gy, w = rng.standard_normal((1, 3, 3, 3)), rng.standard_normal((3, 2, 3, 3))
-    assert np.allclose(R.conv2d_bwd_input_loops(gy, w, (1, 2, 5, 6), 2, 1, "replicate"),
-                       R.conv2d_bwd_input(gy, w, (1, 2, 5, 6), 2, 1, "replicate"))
+    ok &= check_bound("reference: loops vs vectorised",
+                      R.conv2d_bwd_input_loops(gy, w, (1, 2, 5, 6), 2, 1, "replicate"),
+                      R.conv2d_bwd_input(gy, w, (1, 2, 5, 6), 2, 1, "replicate"),
+                      R.conv2d_bwd_input(np.abs(gy), np.abs(w), (1, 2, 5, 6), 2, 1, "replicate"),
+                      2 * 3 * 3 * 3 * 3 ** 2)                                # both round
     for n, c, h, wd, o, k, s, p, mode in CASES:
         for dtype in (np.float32, np.float64):
             x = rng.standard_normal((n, c, h, wd)).astype(dtype)
@@ -36,7 +43,7 @@ def main():
                     vmag, terms = mag, o * k * k * (2 * p + 1) ** 2
                 ok &= check_bound(f"{v} {np.dtype(dtype).name} {(n, c, h, wd, o, k, s, p, mode)}",
                                   y, ref, vmag, terms)
-    print("all ok" if ok else "FAILURES")
+    finish(ok)
 
 
 if __name__ == "__main__":
