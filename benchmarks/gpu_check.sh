@@ -98,7 +98,7 @@ if [ "$TRAIN_SRCNN" = "--train-srcnn" ]; then
     set -- $spec
     name="srcnn_${1}_${2}"
     T1=$(date +%s)
-    timeout 240 "$PY" examples/train_srcnn.py --backend cuda --variant "$1" --recipe "$2" \
+    timeout 240 "$PY" examples/train_srcnn.py --device cuda --variant "$1" --recipe "$2" \
         --epochs 100 --out "$RUNS/$name" > "$RUNS/$name.log" 2>&1
     echo "$name: exit $? after $(( $(date +%s) - T1 )) s"
     grep -E "^(SRCNN|done|epoch [0-9]+: psnr)" "$RUNS/$name.log" | tail -n 4

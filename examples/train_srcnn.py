@@ -16,6 +16,7 @@ import sys
 
 from tinysr import validate
 from tinysr.command import Parser, arg, run
+from tinysr.device import DEVICES
 from tinysr.training.srcnn import RECIPES, train
 
 
@@ -31,9 +32,9 @@ def main(argv=None):
                    help="default: 32 (fast) or 128 (paper)")
     p.add_argument("--lr", type=arg(validate.positive, kind=float), default=None,
                    help="base learning rate (default per recipe)")
-    p.add_argument("--backend", default="auto", choices=["auto", "cuda", "numba", "numpy"],
-                   help="auto: the GPU if CuPy finds one, else numba; cuda: insist on the GPU; "
-                        "numba: the CPU kernels; numpy: the float64-capable reference (slow)")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto: the GPU when CuPy finds one, else the CPU (default); cpu: the Numba "
+                        "kernels (TINYSR_BACKEND=numpy: the NumPy reference); cuda: insist on the GPU")
     p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--out", default="runs/srcnn", help="the run's folder (default runs/srcnn)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
@@ -51,7 +52,7 @@ def main(argv=None):
                         "evaluation; counts resumed segments), e.g. to compare recipes at equal time")
     args = p.parse_args(argv)
     train(scale=args.scale, variant=args.variant, recipe=args.recipe, epochs=args.epochs,
-          batch=args.batch, backend=args.backend, data=args.data, out=args.out, resume=args.resume,
+          batch=args.batch, device=args.device, data=args.data, out=args.out, resume=args.resume,
           seed=args.seed, lr=args.lr, max_images=args.max_images, max_steps=args.max_steps,
           ema_decay=args.ema, max_minutes=args.max_minutes, overwrite=args.overwrite)
     return 0

@@ -304,10 +304,10 @@ def test_training_refuses_to_replace_a_run(tmp_path, capsys):
 
 
 @pytest.mark.skipif(cuda_available(), reason="a CUDA GPU is present here")
-def test_training_backend_cuda_without_cupy(tmp_path, capsys):
-    status = run(_train_example().main, ["--out", str(tmp_path / "run"), "--backend", "cuda"],
+def test_training_device_cuda_without_cupy(tmp_path, capsys):
+    status = run(_train_example().main, ["--out", str(tmp_path / "run"), "--device", "cuda"],
                  prog="train_srcnn.py", resumable=True)
-    check_one_line_error(status, capsys, ["--backend cuda", "CuPy"])
+    check_one_line_error(status, capsys, ["--device cuda", "CuPy"])
 
 
 def test_ctrl_c_during_training_names_the_checkpoint_and_the_resume_command(tmp_path):

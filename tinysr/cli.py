@@ -9,9 +9,9 @@ import sys
 
 from . import validate
 from .command import Parser, arg, run
-from .errors import ArgumentError, DeviceError, InputFileError
-
-DEVICES = ("cpu", "cuda")
+from .device import DEVICES
+from .device import select as select_device
+from .errors import ArgumentError, InputFileError
 
 
 def _methods():
@@ -35,6 +35,8 @@ def add_eval(sub):
                    help="zoom factors, integers 2..8 (default: 2 3 4)")
     p.add_argument("--data", metavar="ROOT", help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--download", action="store_true", help="fetch missing sets (Set5, Set14, T91) first")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="where a --model network runs: auto (the GPU when CuPy finds one; default), cpu, cuda")
     p.add_argument("--per-image", action="store_true", help="print a row per image, not only set means")
     p.add_argument("--csv", metavar="FILE", help="also write one row per image and per set mean to FILE")
     p.set_defaults(func=cmd_eval)
@@ -48,11 +50,11 @@ def cmd_eval(args):
         validate.output_file(args.csv, (".csv",))
     datasets = {s: load_dataset(s, root=args.data, download=args.download) for s in args.sets}
     if args.model:
-        validate.checkpoint_file(args.model)
-        name = args.model
-        upscaler = ev.per_scale(lambda scale: ev.upscaler_from_checkpoint(args.model, scale))
-        upscaler_for_first_scale = ev.upscaler_from_checkpoint(args.model, args.scales[0])
-        del upscaler_for_first_scale    # built here only to fail before the sets are read
+        from .inference import load_upscaler
+        upscaler = load_upscaler(args.model, select_device(args.device))
+        for scale in args.scales:
+            upscaler.scale_for(scale)       # a dictionary at another scale fails here, a network warns
+        name, upscaler = args.model, upscaler.y
     else:
         name = args.method or "bicubic"
         upscaler = ev.per_scale(ev.METHODS[name])
@@ -83,49 +85,13 @@ def add_upscale(sub):
     p.add_argument("--tile", type=arg(validate.tile), default=256,
                    help=f"run the network on tiles of this size to bound memory (>= {validate.MIN_TILE}; "
                         "0: whole image at once; default 256); the result is the same")
-    p.add_argument("--device", default="cpu", choices=DEVICES,
-                   help="cpu (Numba kernels) or cuda (CuPy and a CUDA GPU); default cpu")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto: the GPU when CuPy finds one, else the CPU (default); cpu: the Numba "
+                        "kernels; cuda: CuPy and a CUDA GPU")
     p.add_argument("--max-megapixels", type=arg(validate.positive, kind=float),
                    default=validate.MAX_OUTPUT_MEGAPIXELS,
                    help=f"refuse outputs larger than this (default {validate.MAX_OUTPUT_MEGAPIXELS})")
     p.set_defaults(func=cmd_upscale)
-
-
-def _check_device(device):
-    if device == "cuda":
-        from . import backend
-        if not backend.cuda_available():
-            raise DeviceError("--device cuda: CuPy with a CUDA GPU is not available here "
-                              "(install CuPy: pip install -e \".[gpu]\"), or use --device cpu")
-
-
-def _model_upscaler(path, scale_flag, device, tile):
-    """(f(img, scale) -> img, scale) for a checkpoint: a classical dictionary or a network.
-    The file is read once."""
-    import warnings
-
-    from . import checkpoint
-    from .classic.saved import load_classic, scale_mismatch
-    from .inference import upscale_image, upscale_image_with
-
-    state = checkpoint.load(path)
-    classic = load_classic(path, state)
-    if classic is not None:           # an ScSR / A+ file: a dictionary, not a network
-        method, model, run_model = classic
-        scale = model.config.scale
-        if scale_flag not in (None, scale):
-            raise ArgumentError(scale_mismatch(path, method, scale, scale_flag))
-        return (lambda img, s: upscale_image_with(lambda lr, ilr, _: run_model(model, lr, ilr), img, s)), scale
-    from .models.registry import load_model
-    model, meta = load_model(path, state)
-    trained = meta.get("scale")
-    scale = scale_flag or trained
-    if scale is None or isinstance(scale, list):
-        raise ArgumentError(f"{path} does not say which scale it was trained for; pass --scale")
-    if trained not in (None, scale) and not (isinstance(trained, list) and scale in trained):
-        warnings.warn(f"{path} was trained for x{trained}; upscaling x{scale} with it will be worse")
-    model.to(device)
-    return (lambda img, s: upscale_image(model, img, s, device=device, tile=tile or None)), scale
 
 
 def cmd_upscale(args):
@@ -136,15 +102,18 @@ def cmd_upscale(args):
     _, width, height = validate.image_file(args.input)
     if args.model:
         validate.checkpoint_file(args.model)
-    _check_device(args.device)
+    device = select_device(args.device)
     if args.model:
-        upscale, scale = _model_upscaler(args.model, args.scale, args.device, args.tile)
+        from .inference import load_upscaler
+        upscaler = load_upscaler(args.model, device, tile=args.tile or None)
+        scale = upscaler.scale_for(args.scale)
+        upscale = upscaler.image
     else:
         from . import evaluate as ev
+        from .inference import upscale_image_with
         if not args.scale:
             raise ArgumentError("--scale is needed with --method")
         scale = args.scale
-        from .inference import upscale_image_with
         method = ev.METHODS[args.method](scale)
         upscale = lambda img, s: upscale_image_with(method, img, s)   # noqa: E731
     megapixels = width * height * scale * scale / 1e6

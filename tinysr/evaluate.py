@@ -30,16 +30,12 @@ CSV_COLUMNS = ("method", "set", "scale", "image", "psnr", "ssim")
 
 
 def upscaler_from_checkpoint(path, scale):
-    """An upscaler from a saved model checkpoint: a classical model (tinysr.classic.saved)
-    or a network (tinysr.models.registry)."""
-    from . import checkpoint
-    from .classic.saved import classic_upscaler
-    state = checkpoint.load(path)            # read once, for whichever kind it holds
-    upscaler = classic_upscaler(path, scale, state)
-    if upscaler is not None:
-        return upscaler
-    from .models import registry   # models import lazily: plain evaluation never needs them
-    return registry.upscaler_from_checkpoint(path, scale, state=state)
+    """An upscaler from any model file (tinysr.inference.load_upscaler) for ``scale``: a
+    dictionary refuses another scale than its own, a network warns."""
+    from .inference import load_upscaler    # models import lazily: plain evaluation never needs them
+    upscaler = load_upscaler(path)
+    upscaler.scale_for(scale)
+    return upscaler.y
 
 
 def per_scale(factory, **opts):

@@ -2,7 +2,6 @@
 when FILE holds a dictionary (ScSR, either code path, trained or imported) or an A+ model
 rather than a network."""
 from .. import checkpoint
-from ..errors import ArgumentError
 from . import aplus, scsr, scsr_cvpr08
 
 # checkpoint "method" tag -> (model class, f(model, lr, ilr) -> sr)
@@ -26,21 +25,10 @@ def load_classic(path, state=None):
     return method, cls.from_state(state, path), run
 
 
-def scale_mismatch(path, method, model_scale, scale):
-    """The error text for running a x{model_scale} dictionary file at x{scale}: a dictionary
-    is tied to its scale; for ScSR it names the example that runs it at another zoom anyway."""
-    hint = ("; to run it at another zoom anyway, as the TIP package's Demo_SR.m does: "
-            f"python examples/sparse_coding.py --model {path} --scale {scale}"
-            if method == scsr.ScSRModel.METHOD else "")
-    return f"{path} is a x{model_scale} {method} model; it cannot upscale x{scale}{hint}"
-
-
-def classic_upscaler(path, scale, state=None):
-    """f(lr, ilr, scale) -> sr for a classical model file, or None (see load_classic)."""
-    found = load_classic(path, state)
-    if found is None:
-        return None
-    method, model, run = found
-    if model.config.scale != scale:
-        raise ArgumentError(scale_mismatch(path, method, model.config.scale, scale))
-    return lambda lr, ilr, s: run(model, lr, ilr)
+def mismatch_hint(path, method):
+    """What to add to "cannot upscale x{scale}": for ScSR, the example that runs a dictionary
+    at another zoom anyway (a ``str.format`` template with ``{scale}``)."""
+    if method != scsr.ScSRModel.METHOD:
+        return ""
+    return ("; to run it at another zoom anyway, as the TIP package's Demo_SR.m does: "
+            f"python examples/sparse_coding.py --model {path} --scale {{scale}}")

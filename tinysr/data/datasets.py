@@ -8,14 +8,14 @@ the set must match it exactly: wrong bytes, missing or extra files raise Checksu
 If a named set is nowhere to be found, `load_dataset` can fall back to scikit-image's
 sample photos, with a warning that those numbers are not the papers'.
 """
-import hashlib
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputFileError, MissingFileError
+from ..errors import MissingFileError
+from .checksums import SUMS_FILE, ChecksumError, cache_dir, manifest_text, sha256_file, verify_folder
 from .image_io import list_images, read_image
 
 # Set name -> folder names accepted under a root (first is the canonical one).
@@ -29,12 +29,7 @@ SET_FOLDERS = {
     "CelebA": ("CelebA10k", "CelebA"),
 }
 COMPOSITE_SETS = {"291": ("T91", "BSD200")}  # VDSR's training set
-SUMS_FILE = "SHA256SUMS"
 SAMPLE_SET = "skimage-samples"
-
-
-class ChecksumError(InputFileError):
-    """A set's files disagree with its SHA256SUMS."""
 
 
 class DatasetNotFound(MissingFileError):
@@ -68,10 +63,6 @@ class Dataset:
         return f"Dataset({self.name!r}, {len(self)} images, root={self.root})"
 
 
-def cache_dir():
-    return Path(os.environ.get("TINYSR_CACHE") or Path.home() / ".cache" / "tinysr")
-
-
 def data_roots(root=None):
     """Roots searched, in order: only `root` if given, else $TINYSR_DATA then the cache."""
     if root is not None:
@@ -87,60 +78,6 @@ def find_set(name, root=None):
             if (r / folder).is_dir() and list_images(r / folder):
                 return r, r / folder
     return None
-
-
-# --- checksums -----------------------------------------------------------------------
-
-_HASH_CACHE = {}  # (path, size, mtime) -> sha256: each file is hashed once per process
-
-
-def sha256_file(path):
-    st = Path(path).stat()
-    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASH_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _HASH_CACHE[key] = h.hexdigest()
-    return _HASH_CACHE[key]
-
-
-def read_sums(sums_path):
-    """{absolute path: sha256} from a sha256sum-format file."""
-    sums_path = Path(sums_path)
-    out = {}
-    for line in sums_path.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            digest, rel = line.split(None, 1)
-            out[(sums_path.parent / rel.strip().lstrip("*")).resolve()] = digest.lower()
-    return out
-
-
-def manifest_text(entries):
-    """Canonical SHA256SUMS text for {file name: sha256}, sorted by name."""
-    return "".join(f"{entries[n]}  {n}\n" for n in sorted(entries))
-
-
-def verify_folder(folder, files, extra_sums=()):
-    """Check `files` of `folder` against SHA256SUMS in the folder and any `extra_sums`."""
-    folder = Path(folder).resolve()
-    expected = {}
-    for sums in [folder / SUMS_FILE, *extra_sums]:
-        if Path(sums).is_file():
-            expected.update({p: d for p, d in read_sums(sums).items() if p.parent == folder})
-    if not expected:
-        return False
-    present = {Path(f).resolve() for f in files}
-    bad = sorted(p.name for p in present & expected.keys() if sha256_file(p) != expected[p])
-    missing = sorted(p.name for p in expected.keys() - present)
-    extra = sorted(p.name for p in present - expected.keys())
-    if bad or missing or extra:
-        parts = [f"{label}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"
-                 for label, names in (("checksum mismatch", bad), ("missing", missing),
-                                      ("not in SHA256SUMS", extra)) if names]
-        raise ChecksumError(f"{folder} does not match its SHA256SUMS ({'; '.join(parts)})")
-    return True
 
 
 # --- loading ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datasets import SUMS_FILE, ChecksumError, cache_dir, manifest_text, sha256_file
+from .checksums import SUMS_FILE, ChecksumError, cache_dir, manifest_text, sha256_file
 
 _TEGG = ("https://raw.githubusercontent.com/tegg89/SRCNN-Tensorflow/"
          "78be1a24697935fc39a3a8cf59a6632264afade7/")

@@ -48,9 +48,15 @@ class SRCNN(Module):
 
     receptive_radius = shrink   # how far an output pixel sees; the overlap tiling needs
 
-    def forward(self, x, same=False):
-        """``same=False``: valid convolutions (training). ``same=True``: full-size output
-        with per-layer edge-replicate padding (testing)."""
+    def forward(self, x):
+        """Valid convolutions, as in training: the output is ``2 * shrink`` smaller."""
+        return self._layers(x, same=False)
+
+    def infer(self, x):
+        """A full-size output with per-layer edge-replicate padding, as the authors test."""
+        return self._layers(x, same=True)
+
+    def _layers(self, x, same):
         *hidden, last = self.convs()
         for conv in hidden:
             pad = (conv.weight.shape[-1] - 1) // 2 if same else 0

@@ -18,9 +18,16 @@ class VDSR(Module):
         for conv in self.convs:
             init.kaiming_normal_(conv.weight, rng=rng)      # He init, as the paper
 
-    receptive_radius = 20
+    @property
+    def receptive_radius(self):
+        """Each 3x3 convolution sees one pixel further: the radius is the depth."""
+        return self.config["depth"]
 
-    def forward(self, x, same=True):
+    def infer(self, x):
+        """Inference is the forward pass: zero padding keeps every layer full size."""
+        return self.forward(x)
+
+    def forward(self, x):
         h = x
         for conv in self.convs[:-1]:
             h = F.bias_act(F.conv2d(h, conv.weight, None, 1, 1), conv.bias, "relu")

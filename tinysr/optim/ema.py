@@ -39,6 +39,11 @@ class EMA:
             for name, p in self.model.named_parameters():
                 p.data = live[name]
 
+    def apply(self):
+        """The model keeps the averaged weights from now on (to evaluate and ship them)."""
+        for name, p in self.model.named_parameters():
+            p.data = self.shadow[name].copy()
+
     def state_dict(self):
         return {"updates": np.array(self.updates, np.int64),
                 "shadow": {n: np.asarray(_host(s)).copy() for n, s in self.shadow.items()}}

@@ -1,11 +1,21 @@
-"""The training loop every recipe shares.
+"""The training loop every recipe shares, whatever it trains.
 
-It owns what a user relies on but a recipe should not re-write: a progress bar with loss,
-rate and ETA; an evaluation after each epoch; an atomic checkpoint after each epoch, from
-which ``resume`` continues exactly (batch order is a function of (seed, epoch), so
-nothing random has to be restored); a stop with a clear message, and the last good
-checkpoint kept, when the loss or the weights stop being finite.
+A recipe hands ``fit`` a **step function**, ``step(batch) -> {name: scalar}``, that does one
+update (zero the gradients, forward, backward, clip, step its optimisers) and returns its
+named losses and metrics (a GAN returns three, DRCN two, SRCNN one), plus the named
+``modules``, ``optimizers``, ``schedules`` and weight ``averages`` it uses. The loop owns
+what a user relies on but a recipe should not re-write:
+
+- a progress bar with every named value, the rate and the epoch's and the run's ETA, the
+  first step (which compiles the kernels) timed apart;
+- an evaluation after each epoch (on the averaged weights when there are averages);
+- an atomic checkpoint of everything named after each epoch, from which ``resume``
+  continues exactly (batch order is a function of (seed, epoch), so nothing random has
+  to be restored);
+- a stop with a clear message, and the last good checkpoint kept, when a value or a
+  weight stops being finite, on Ctrl-C, or when a step or time budget is spent.
 """
+import contextlib
 import json
 import math
 import os
@@ -16,23 +26,19 @@ import numpy as np
 from tinysr import checkpoint
 from tinysr.checkpoint import CheckpointError
 from tinysr.errors import MissingFileError, OutputError, RunStopped, TrainingInterrupted
-from tinysr.tensor import tensor
+from tinysr.tensor import Tensor
 
 try:
     from tqdm.auto import tqdm
 except ImportError:   # tqdm is a dependency; this keeps the loop usable in a bare env
     tqdm = None
 
-
 CHECKPOINT = "checkpoint.npz"
+RESERVED = ("iteration", "eval_iteration", "eval", "epoch_seconds", "wall_seconds")
 
 
 class TrainingDiverged(RunStopped):
-    """The loss or a parameter became NaN/Inf; the message names the epoch and step."""
-
-
-def _finite(x):
-    return math.isfinite(float(x))
+    """A named value or a parameter became NaN/Inf; the message names the epoch and step."""
 
 
 def check_run_folder(out_dir, resume, overwrite=False):
@@ -50,87 +56,70 @@ def check_run_folder(out_dir, resume, overwrite=False):
     return ckpt_path
 
 
-def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, device="cpu",
-        schedule=None, evaluate=None, after_step=None, resume=False, log_every=20,
-        on_epoch_end=None, on_stop=None, progress=True, max_steps=None, ema=None, max_seconds=None):
-    """Train ``model`` and return the history dict.
+def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=None, averages=None,
+        evaluate=None, resume=False, log_every=20, on_epoch_end=None, on_stop=None, progress=True,
+        max_steps=None, max_seconds=None):
+    """Train and return the history: {"iteration": [...], name: [...] for each named value,
+    "eval_iteration", "eval" (one dict per epoch), "epoch_seconds", "wall_seconds"}.
 
-    epoch_batches(epoch) -> (iterable of (x, y) NumPy or device arrays, number of samples)
-    loss_fn(model, x, y) -> scalar loss Tensor (the objective that is differentiated)
-    evaluate(model) -> dict of numbers, run after each epoch (e.g. {"psnr": .., "bicubic": ..})
-    after_step(optimizer) runs between backward and the update (gradient clipping).
-    schedule.step() is called once per epoch (or schedule.step(metric) for on-plateau
-    schedules, with ``evaluate``'s "psnr", negated so that lower is better).
-    meta: JSON-able model metadata stored in every checkpoint (model name, config, scale).
-    ema: an optim.EMA of the model's weights, updated after every step; when given, the
-    evaluation runs on the averaged weights and the checkpoint carries them.
-    max_seconds: stop at the end of the first epoch by which the run's wall time (training,
-    evaluation and checkpoints, summed over resumed segments) reaches it; for comparing
-    recipes at equal time.
-    on_stop(history) runs however the run ends (done, a budget, Ctrl-C, divergence), e.g.
-    to draw the figures of what was trained.
-    Ctrl-C raises TrainingInterrupted and a non-finite loss TrainingDiverged; both say
+    step(batch) -> {name: scalar}: one update; values may stay on the device (Tensors or
+        arrays), they are read once per ``log_every`` steps.
+    batches(epoch) -> (iterable of batches, number of samples in the epoch); a batch is
+        anything ``step`` takes: a tuple (x, y, ...) of arrays counts len(x) samples,
+        anything else len(batch).
+    modules, optimizers: {name: Module}, {name: Optimizer}; schedules {name: schedule}
+        step once per epoch (``schedule.step()``, or ``step(-psnr)`` for on-plateau ones).
+    averages: {name: optim.EMA}, updated after every step; evaluation runs on the averaged
+        weights and the checkpoint carries them.
+    evaluate() -> {name: number}, after each epoch (e.g. {"psnr": .., "bicubic": ..}).
+    meta: JSON-able metadata stored in every checkpoint (model names, configs, scale).
+    max_seconds: stop at the end of the first epoch by which the run's wall time (summed
+        over resumed segments) reaches it. max_steps: stop after that many iterations.
+    on_stop(history) runs however the run ends (done, a budget, Ctrl-C, divergence).
+    Ctrl-C raises TrainingInterrupted and a non-finite value TrainingDiverged; both say
     where the run stopped and which checkpoint holds the last good state.
     """
+    schedules, averages = schedules or {}, averages or {}
     os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, CHECKPOINT)
-    history = {"iteration": [], "loss": [], "eval_iteration": [], "eval": [], "epoch_seconds": [],
-               "wall_seconds": []}
+    history = {key: [] for key in RESERVED}
     start_epoch, iteration = 0, 0
     if resume:
-        state = checkpoint.load(ckpt_path)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if schedule is not None and "schedule" in state:
-            schedule.load_state_dict(state["schedule"])
-        if ema is not None:
-            if "ema" not in state:
-                raise CheckpointError(f"{ckpt_path} has no weight average; resume without EMA or start over")
-            ema.load_state_dict(state["ema"])
-        history = json.loads(state["train"]["history"])
-        start_epoch, iteration = state["train"]["epoch"], state["train"]["iteration"]
-        history.setdefault("wall_seconds", [])
+        history, start_epoch, iteration = _restore(ckpt_path, modules, optimizers, schedules, averages)
         print(f"resumed from {ckpt_path}: epoch {start_epoch}, iteration {iteration}")
     wall_before = history["wall_seconds"][-1] if history["wall_seconds"] else 0.0
     fit_start = time.perf_counter()
-    clock = _RunClock(epochs, start_epoch, max_steps, iteration, max_seconds, wall_before)
+    clock = _RunClock(epochs, max_steps, iteration, max_seconds, wall_before)
     saved = {"epoch": start_epoch, "iteration": iteration}
     epoch = start_epoch
     try:
         for epoch in range(start_epoch, epochs):
-            batches, n_samples = epoch_batches(epoch)
-            bar = None
-            t0, pending = time.perf_counter(), []
-            model.train()
-            for x, y in batches:
+            epoch_batches, n_samples = batches(epoch)
+            bar, t0, pending = None, time.perf_counter(), []
+            for module in modules.values():
+                module.train()
+            for batch in epoch_batches:
                 first = clock.steps_timed is None
                 if first and progress:
                     print("preparing the kernels for the first step (compiled once, then cached; "
                           "up to a minute on a first run) ...", end="", flush=True)
                 t_step = time.perf_counter()
-                xt, yt = tensor(x, device=device), tensor(y, device=device)
-                optimizer.zero_grad()
-                loss = loss_fn(model, xt, yt)
-                loss.backward()
-                if after_step is not None:
-                    after_step(optimizer)
-                optimizer.step()
-                if ema is not None:
-                    ema.update()
+                values = step(batch)
+                for average in averages.values():
+                    average.update()
                 iteration += 1
-                pending.append((iteration, loss.data))      # stays on the device until logged
+                pending.append((iteration, values))      # values stay on the device until logged
                 if first:
-                    clock.started(len(x), n_samples)
+                    clock.started(batch_size(batch), n_samples)
                     if progress:
                         print(f" {time.perf_counter() - t_step:.1f} s", flush=True)
                 else:
                     clock.stepped()
-                if bar is None and tqdm is not None:   # made after the first step: its rate and ETA
-                    bar = tqdm(total=n_samples, initial=0, unit="patch",     # exclude compilation
-                               desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
-                               dynamic_ncols=True, mininterval=1.0)
-                if bar is not None:
-                    bar.update(len(x))
+                if bar is None and tqdm is not None:   # made after the first step: its rate and
+                    bar = tqdm(total=n_samples, unit="patch", desc=f"epoch {epoch + 1}/{epochs}",
+                               disable=not progress, dynamic_ncols=True, mininterval=1.0)
+                if bar is not None:                    # ETA leave the compilation out
+                    bar.update(batch_size(batch))
                 if len(pending) >= log_every:
                     _log(pending, history, epoch, bar, ckpt_path, clock, saved)
                 if max_steps is not None and iteration >= max_steps:
@@ -139,17 +128,17 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
             if bar is not None:
                 bar.close()
             history["epoch_seconds"].append(time.perf_counter() - t0)
-            _check_parameters(model, epoch, iteration, ckpt_path)
+            for module in modules.values():
+                _check_parameters(module, epoch, iteration, ckpt_path, saved)
 
             t_eval = time.perf_counter()
-            if evaluate is None:
-                metrics = {}
-            elif ema is not None:
-                with ema.averaged():
-                    metrics = evaluate(model)
-            else:
-                metrics = evaluate(model)
-            if schedule is not None:
+            metrics = {}
+            if evaluate is not None:
+                with contextlib.ExitStack() as stack:
+                    for average in averages.values():
+                        stack.enter_context(average.averaged())
+                    metrics = evaluate()
+            for schedule in schedules.values():
                 if hasattr(schedule, "patience"):
                     schedule.step(-metrics["psnr"])
                 else:
@@ -158,16 +147,10 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
             if metrics:
                 history["eval_iteration"].append(iteration)
                 history["eval"].append(metrics)
-            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "meta": meta,
-                     "train": {"epoch": epoch + 1, "iteration": iteration, "history": json.dumps(history)}}
-            if schedule is not None:
-                state["schedule"] = schedule.state_dict()
-            if ema is not None:
-                state["ema"] = ema.state_dict()
-            checkpoint.save(state, ckpt_path)
+            _save(ckpt_path, modules, optimizers, schedules, averages, meta, epoch + 1, iteration, history)
             saved.update(epoch=epoch + 1, iteration=iteration)
             clock.evaluated(time.perf_counter() - t_eval)       # evaluation + checkpoint
-            clock.epoch_done(epoch + 1, iteration, history["wall_seconds"][-1])
+            clock.epoch_done(iteration, history["wall_seconds"][-1])
             print(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
                   + ("; " if metrics else "") + f"run ETA {clock.eta_text()}")
             if on_epoch_end is not None:
@@ -187,18 +170,93 @@ def fit(model, optimizer, epoch_batches, loss_fn, *, epochs, out_dir, meta, devi
     return history
 
 
+def batch_size(batch):
+    """Samples in a batch, for the progress bar and the ETA."""
+    return len(batch[0]) if isinstance(batch, (tuple, list)) else len(batch)
+
+
+def _save(path, modules, optimizers, schedules, averages, meta, epoch, iteration, history):
+    state = {"modules": {n: m.state_dict() for n, m in modules.items()},
+             "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
+             "schedules": {n: s.state_dict() for n, s in schedules.items()},
+             "averages": {n: a.state_dict() for n, a in averages.items()},
+             "meta": meta, "train": {"epoch": epoch, "iteration": iteration, "history": json.dumps(history)}}
+    checkpoint.save(state, path)
+
+
+def _restore(path, modules, optimizers, schedules, averages):
+    """Load every named part from the checkpoint; refuse one that lacks or adds a part."""
+    state = checkpoint.load(path)
+    parts = (("modules", modules), ("optimizers", optimizers), ("schedules", schedules),
+             ("averages", averages))
+    for kind, named in parts:
+        stored = state.get(kind)
+        if not isinstance(stored, dict) or set(stored) != set(named):
+            found = sorted(stored) if isinstance(stored, dict) else "none"
+            raise CheckpointError(f"{path}: holds {kind} {found}, this run has {sorted(named)}; "
+                                  "resume with the settings that wrote it, or start over")
+        for name, obj in named.items():
+            try:
+                obj.load_state_dict(stored[name])
+            except (KeyError, ValueError, TypeError) as err:
+                raise CheckpointError(f"{path}: {kind} {name!r} does not fit this run: {err}") from None
+    train = state["train"]
+    history = json.loads(train["history"])
+    return history, int(train["epoch"]), int(train["iteration"])
+
+
 def _kept(ckpt_path, saved):
     if saved["epoch"] == 0:
         return "no epoch had finished, so there is no checkpoint yet"
     return f"{ckpt_path} holds the end of epoch {saved['epoch']} (iteration {saved['iteration']})"
 
 
+def _log(pending, history, epoch, bar, ckpt_path, clock, saved):
+    """Read the pending values (one host sync per interval), stop on a non-finite one, and
+    append each name's mean over the interval to the history."""
+    if not pending:
+        return
+    names = list(pending[0][1])
+    means = {}
+    for name in names:
+        if name in RESERVED:
+            raise ValueError(f"step returned {name!r}, a name the history keeps for itself")
+        values = [float(_scalar(v[name])) for _, v in pending]
+        for (it, _), value in zip(pending, values):
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"{name} became {value} in epoch {epoch + 1} at iteration {it}; stopped. "
+                    f"{_kept(ckpt_path, saved)}; lower the learning rate or add gradient clipping, "
+                    "then resume")
+        means[name] = float(np.mean(values))
+    history["iteration"].append(pending[-1][0])
+    for name, value in means.items():
+        history.setdefault(name, []).append(value)
+    if bar is not None:
+        bar.set_postfix({**{n: f"{v:.3e}" for n, v in means.items()},
+                         "run_eta": clock.eta_text(pending[-1][0])}, refresh=False)
+    pending.clear()
+
+
+def _scalar(value):
+    if isinstance(value, Tensor):
+        value = value.data
+    return value.item() if hasattr(value, "item") else value
+
+
+def _check_parameters(module, epoch, iteration, ckpt_path, saved):
+    for name, p in module.named_parameters():
+        if not math.isfinite(float(p.backend.xp.abs(p.data).sum())):
+            raise TrainingDiverged(f"parameter {name} became non-finite in epoch {epoch + 1} "
+                                   f"(by iteration {iteration}); {_kept(ckpt_path, saved)}")
+
+
 class _RunClock:
     """The whole run's ETA (the bar's covers one epoch), from this process's rates only:
     the first step, which compiles the kernels, is left out."""
 
-    def __init__(self, epochs, epoch, max_steps, iteration, max_seconds, wall):
-        self.epochs, self.epoch, self.max_steps, self.iteration = epochs, epoch, max_steps, iteration
+    def __init__(self, epochs, max_steps, iteration, max_seconds, wall):
+        self.epochs, self.max_steps, self.iteration = epochs, max_steps, iteration
         self.max_seconds, self.wall = max_seconds, wall
         self.steps_timed, self.eval_seconds = None, []
 
@@ -213,8 +271,8 @@ class _RunClock:
         """Time outside the steps, once per epoch: left out of the step rate, added per epoch."""
         self.eval_seconds.append(seconds)
 
-    def epoch_done(self, epoch, iteration, wall):
-        self.epoch, self.iteration, self.wall = epoch, iteration, wall
+    def epoch_done(self, iteration, wall):
+        self.iteration, self.wall = iteration, wall
 
     def eta_seconds(self, iteration=None):
         iteration = self.iteration if iteration is None else iteration
@@ -237,29 +295,3 @@ class _RunClock:
             return "?"
         eta = int(round(eta))
         return f"{eta // 3600}:{eta // 60 % 60:02d}:{eta % 60:02d}"
-
-
-def _log(pending, history, epoch, bar, ckpt_path, clock, saved):
-    if not pending:
-        return
-    values = [float(v) for _, v in pending]        # one host sync per log interval
-    for (it, _), v in zip(pending, values):
-        if not _finite(v):
-            raise TrainingDiverged(
-                f"loss became {v} in epoch {epoch + 1} at iteration {it}; stopped. "
-                f"{_kept(ckpt_path, saved)}; lower the learning rate or add gradient clipping, "
-                f"then resume")
-    history["iteration"].append(pending[-1][0])
-    history["loss"].append(float(np.mean(values)))
-    if bar is not None:
-        bar.set_postfix(loss=f"{history['loss'][-1]:.3e}",
-                        run_eta=clock.eta_text(pending[-1][0]), refresh=False)
-    pending.clear()
-
-
-def _check_parameters(model, epoch, iteration, ckpt_path):
-    for name, p in model.named_parameters():
-        if not _finite(p.backend.xp.abs(p.data).sum()):
-            raise TrainingDiverged(f"parameter {name} became non-finite in epoch {epoch + 1} "
-                                   f"(by iteration {iteration}); the last good checkpoint "
-                                   f"{ckpt_path} is kept")
