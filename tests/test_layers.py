@@ -8,6 +8,8 @@ one-liners that call the ops, and the ops build Tensors.
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "tinysr"
 ALLOWED_CYCLES = [{"tinysr.tensor", "tinysr.ops"}]
 KERNELS = "tinysr.kernels"      # the top-level kernels/ folder, shipped under this name
@@ -112,3 +114,40 @@ def test_no_import_cycles_but_tensor_and_ops():
 def test_the_cycle_finder_finds_cycles():
     assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
     assert strongly_connected({"a": {"b"}, "b": set()}) == []
+
+
+# --- line budgets (STYLE.md: "a line budget for the core, as tinygrad keeps one") ------------
+# Counted as non-blank lines. Kernels, tests and docs do not count. A model file and a
+# recipe file must each read on one screen; raising a budget is a decision, made here.
+
+BUDGETS = {
+    "core autograd (tensor.py + ops/)": (["tensor.py", "ops/*.py"], 700),
+    "the whole library (tinysr/)": (["**/*.py"], 7000),
+    "the training loop": (["training/loop.py"], 280),
+}
+MODEL_FILE_BUDGET = 100          # tinysr/models/<method>.py
+RECIPE_FILE_BUDGET = 150         # tinysr/training/<method>.py
+NOT_MODELS = {"__init__.py", "registry.py", "srcnn_matlab.py"}
+NOT_RECIPES = {"__init__.py", "loop.py", "sr_task.py", "figures.py"}
+
+
+def lines(path):
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+@pytest.mark.parametrize("name", list(BUDGETS))
+def test_line_budget(name):
+    patterns, budget = BUDGETS[name]
+    files = {p for pattern in patterns for p in PACKAGE.glob(pattern)}
+    total = sum(lines(p) for p in files)
+    assert files and total <= budget, f"{name}: {total} lines over the budget of {budget}"
+
+
+def test_each_model_and_recipe_file_reads_on_one_screen():
+    models = [p for p in (PACKAGE / "models").glob("*.py") if p.name not in NOT_MODELS]
+    recipes = [p for p in (PACKAGE / "training").glob("*.py") if p.name not in NOT_RECIPES]
+    assert {p.stem for p in models} >= {"srcnn", "vdsr"} and {p.stem for p in recipes} >= {"srcnn"}
+    over = [f"{p.relative_to(PACKAGE)}: {lines(p)} > {budget}"
+            for group, budget in ((models, MODEL_FILE_BUDGET), (recipes, RECIPE_FILE_BUDGET))
+            for p in group if lines(p) > budget]
+    assert not over, "longer than one screen: " + "; ".join(over)

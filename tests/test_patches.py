@@ -7,7 +7,7 @@ import pytest
 from tinysr.data import load_dataset, make_pair
 from tinysr.data.image_io import read_image
 from tinysr.data.patches import (count_srcnn_patches, dihedral, random_crops, random_pair_crops,
-                                 shuffled, srcnn_batches, srcnn_pairs, vdsr_batches, vdsr_pairs)
+                                 shuffled, srcnn_pairs, vdsr_batches, vdsr_pairs)
 
 DATA = os.environ.get("TINYSR_DATA")
 
@@ -35,12 +35,13 @@ def test_srcnn_count_formula_matches_generator():
 
 def test_batches_are_deterministic_and_complete():
     ys = _images(3)
-    run = lambda seed: list(srcnn_batches(ys, 2, batch_size=4, seed=seed, buffer=5))  # noqa: E731
+    run = lambda seed: list(vdsr_batches(ys, (2,), batch_size=4, seed=seed, buffer=5,  # noqa: E731
+                                         size=21, stride=21, augment=False))
     a, b, c = run(1), run(1), run(2)
     assert all(np.array_equal(p[0], q[0]) and np.array_equal(p[1], q[1]) for p, q in zip(a, b))
     assert not np.array_equal(a[0][0], c[0][0])
-    assert a[0][0].shape == (4, 1, 33, 33) and a[0][0].dtype == np.float32
-    assert sum(len(x) for x, _ in a) == count_srcnn_patches([y.shape for y in ys], 2)
+    assert a[0][0].shape == (4, 1, 21, 21) and a[0][0].dtype == np.float32
+    assert sum(len(x) for x, _, _ in a) == len(list(vdsr_pairs(ys, (2,), size=21, stride=21, augment=False)))
 
 
 def test_shuffle_is_a_permutation_with_bounded_buffer():
@@ -57,7 +58,7 @@ def test_streaming_reads_images_lazily():
             reads.append(i)
             return list.__getitem__(self, i)
 
-    next(srcnn_batches(Lazy(ys), 3, batch_size=4, buffer=4))
+    next(vdsr_batches(Lazy(ys), (3,), batch_size=4, buffer=4, size=21, stride=21))
     assert len(reads) < len(ys)
 
 

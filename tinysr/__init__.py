@@ -14,6 +14,7 @@ import sys as _sys
 from tinysr.tensor import Tensor, no_grad, tensor, is_grad_enabled  # noqa: F401
 from tinysr import functional, nn, optim  # noqa: F401,E402
 from tinysr.checkpoint import CheckpointError, load, save  # noqa: F401,E402
+from tinysr.seeding import manual_seed  # noqa: F401,E402
 
 __version__ = "0.1.0"
 

@@ -43,11 +43,11 @@ from scipy import optimize, sparse
 from tqdm.auto import tqdm
 
 from .. import checkpoint
+from ..seeding import generator
 from ..data import imresize, load_dataset, round_uint8
 from ..kernels.blas_numba import gemm
 from ..kernels.cpu_common import one_blas_thread, thread_count
 from .model_cache import cached_model, config_file_name
-from . import aplus
 from .features import conv2_same, extract_patches, overlap_add, scsr_feature_maps, scsr_grid
 from .lasso import _feature_sign_active, feature_sign, fista
 
@@ -138,7 +138,7 @@ def sample_patch_pairs(images, scale, n_samples, patch=5, rng=None, positions="m
     "uniform" draws them uniformly without replacement over the same range."""
     if positions not in ("uniform", "meshgrid"):
         raise ValueError(f"positions must be 'uniform' or 'meshgrid', not {positions!r}")
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     sizes = np.array([im.size for im in images], np.float64)
     per_image = np.floor(sizes * n_samples / sizes.sum()).astype(int)
     Xh, Xl = [], []
@@ -446,19 +446,6 @@ def scsr_upscaler(scale, lam=0.2, solver="feature_sign", fista_iter=100, **opts)
     return lambda lr, ilr, s: upscale(model, lr, lam=lam, solver=solver, fista_iter=fista_iter)
 
 
-aplus_upscaler = aplus.aplus_upscaler
-
-
-def upscale_image_y(method, y, scale, **opts):
-    """Upscale a float Y image in [0, 1] with "aplus" or "scsr" (model trained or loaded
-    from the cache at $TINYSR_CACHE/models); returns float Y, scale times larger."""
-    if method == "aplus":
-        return aplus.upscale(aplus.get_model(scale, **opts), y)
-    if method == "scsr":
-        return upscale(get_model(scale, **opts), y)
-    raise ValueError(f"unknown classical method {method!r}; choose 'aplus' or 'scsr'")
-
-
 __all__ = ["ScSRConfig", "ScSRModel", "train", "upscale", "backprojection", "get_model",
-           "scsr_upscaler", "aplus_upscaler", "upscale_image_y", "sample_patch_pairs",
+           "scsr_upscaler", "sample_patch_pairs",
            "coupled_training_set", "dictionary_update", "train_dictionary", "rgb2gray"]

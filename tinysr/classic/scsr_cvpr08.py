@@ -52,6 +52,7 @@ from scipy import sparse
 from scipy.linalg import cho_factor, cho_solve, lapack
 from tqdm.auto import tqdm
 
+from ..seeding import generator
 from ..data import imresize, load_dataset
 from .features import scsr_feature_maps
 from .lasso import feature_sign
@@ -103,7 +104,7 @@ def sample_image_pairs(gray, scale, n, patch=3, rng=None):
     """(Xh, Xl) rows from one uint8 grey image, as sample_patches.m: for each position the
     pair, then the transposed pair (Hpatch', each Lpatch_k' in place; the horizontal and
     vertical maps are not swapped). Returns (2n, (scale patch)^2), (2n, 16 patch^2)."""
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     h = np.asarray(gray, np.uint8)
     h = h[:h.shape[0] - h.shape[0] % scale, :h.shape[1] - h.shape[1] % scale]
     lr = imresize(h, scale=1.0 / scale)                 # uint8 in, rounded uint8 out
@@ -130,7 +131,7 @@ def sample_patch_pairs(images, scale, n_patches, patch=3, rng=None):
     """rnd_smp_dictionary.m: floor(n_pixels_i * n_patches / sum n_pixels) positions per
     image (n_pixels counts colour channels, as prod(size(im)) does); images are converted
     with rgb2gray. Rows of (Xh, Xl) are in image order, two per position."""
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     sizes = np.array([np.asarray(im).size for im in images], np.float64)
     per_image = np.floor(sizes * n_patches / sizes.sum()).astype(int)
     pairs = [sample_image_pairs(rgb2gray(im), scale, n, patch, rng) for im, n in zip(images, per_image)]

@@ -91,13 +91,6 @@ def _stack(batch):
                  for c in cols)
 
 
-def srcnn_batches(source, scale, batch_size=128, seed=0, buffer=4096, **kw):
-    """Shuffled SRCNN (input, label) batches; same seed, same batches."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(_images(source)[0])
-    return batched(shuffled(srcnn_pairs(source, scale, order=order, **kw), rng, buffer), batch_size)
-
-
 def vdsr_batches(source, scales=(2, 3, 4), batch_size=64, seed=0, buffer=4096, **kw):
     """Shuffled mixed-scale VDSR (ilr, hr, scale) batches."""
     rng = np.random.default_rng(seed)
@@ -134,4 +127,4 @@ def random_pair_crops(pairs, size, batch_size, seed=0, augment=True):
 
 
 __all__ = ["grid", "dihedral", "count_srcnn_patches", "srcnn_pairs", "vdsr_pairs", "shuffled", "batched",
-           "srcnn_batches", "vdsr_batches", "random_crops", "random_pair_crops"]
+           "vdsr_batches", "random_crops", "random_pair_crops"]

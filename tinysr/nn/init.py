@@ -1,10 +1,13 @@
 """Weight initialisers; each fills a Parameter in place from a NumPy Generator.
 
-Pass ``rng`` (a ``numpy.random.Generator``) for reproducible runs.
+Pass ``rng`` (a ``numpy.random.Generator``) for reproducible runs; without one they draw
+from tinysr's default generator, which ``tinysr.manual_seed(n)`` seeds.
 """
 import math
 
 import numpy as np
+
+from tinysr.seeding import generator
 
 
 def _fill(param, values):
@@ -13,7 +16,7 @@ def _fill(param, values):
 
 
 def _rng(rng):
-    return rng if rng is not None else np.random.default_rng()
+    return generator(rng)
 
 
 def fan_in(param):
