@@ -131,15 +131,17 @@ def cmd_upscale(args):
 def add_import_weights(sub):
     p = sub.add_parser("import-weights", help="convert published weights or dictionaries to a tinysr checkpoint",
                        description="Convert the authors' MATLAB files into tinysr .npz checkpoints.")
-    p.add_argument("model", choices=["srcnn", "scsr", "scsr-cvpr08"],
-                   help="the file's format: srcnn (Dong et al.'s x2/x3/x4.mat), scsr (Yang et al.'s TIP "
+    p.add_argument("model", choices=["srcnn", "vdsr", "scsr", "scsr-cvpr08"],
+                   help="the file's format: srcnn (Dong et al.'s x2/x3/x4.mat), vdsr (Kim et al.'s "
+                        "MatConvNet VDSR_Official.mat, one model for x2-x4), scsr (Yang et al.'s TIP "
                         "dictionaries), scsr-cvpr08 (Yang et al.'s CVPR-08 Dictionary.mat)")
-    p.add_argument("source", help="the authors' file (SRCNN: x2.mat / x3.mat / x4.mat; ScSR TIP: "
-                                  "D_1024_0.15_5.mat, the x2 dictionary; ScSR CVPR-08: Dictionary.mat, x3)")
+    p.add_argument("source", help="the authors' file (SRCNN: x2.mat / x3.mat / x4.mat; VDSR: "
+                                  "VDSR_Official.mat; ScSR TIP: D_1024_0.15_5.mat, the x2 dictionary; "
+                                  "ScSR CVPR-08: Dictionary.mat, x3)")
     p.add_argument("output", help="the .npz checkpoint to write")
     p.add_argument("--scale", type=arg(validate.scale), default=None,
-                   help="default: read from a name like x3.mat (SRCNN), from Dh's shape (scsr-cvpr08); "
-                        "scsr dictionaries do not say it")
+                   help="default: read from a name like x3.mat (SRCNN), from Dh's shape (scsr-cvpr08), "
+                        "2 3 4 for VDSR; scsr dictionaries do not say it")
     p.set_defaults(func=cmd_import_weights)
 
 
@@ -175,6 +177,17 @@ def cmd_import_weights(args):
     from .models.registry import model_state
     from .models.srcnn_matlab import srcnn_from_mat
 
+    if args.model == "vdsr":
+        from .models.vdsr_matlab import vdsr_from_mat
+        try:
+            model = vdsr_from_mat(args.source)
+        except ValueError as err:
+            raise InputFileError(str(err)) from None
+        scales = scale if scale is not None else [2, 3, 4]     # one network for every scale
+        checkpoint.save(model_state(model, scales, source=args.source), args.output)
+        print(f"wrote {args.output}: VDSR depth {model.config['depth']}, width {model.config['width']}, "
+              f"for x{scales}")
+        return 0
     if scale is None:
         scale = _scale_from_name(args.source)
         if scale is None:

@@ -1,0 +1,111 @@
+"""VDSR: the model, the authors' MatConvNet file imported, one file for every scale."""
+import numpy as np
+import pytest
+import scipy.io
+from PIL import Image
+from scipy import ndimage
+
+import tinysr
+from tinysr import cli
+from tinysr.models import VDSR
+from tinysr.models.registry import load_model
+from tinysr.models.vdsr_matlab import vdsr_from_mat
+
+
+def _cell(arrays):
+    cell = np.empty((1, len(arrays)), dtype=object)
+    for i, a in enumerate(arrays):
+        cell[0, i] = a
+    return cell
+
+
+def _matconvnet_file(path, depth=4, width=5, seed=0, last_as_3d=True, bias_rows=True):
+    """A VDSR_Official.mat-like file: struct model.weight / model.bias, 1 x depth cells,
+    F(row, col, in, out); MATLAB's dropped trailing singleton on the last filter."""
+    rng = np.random.default_rng(seed)
+    shapes = [(3, 3, 1, width)] + [(3, 3, width, width)] * (depth - 2) + [(3, 3, width, 1)]
+    weights = [rng.normal(0, 0.2, s) for s in shapes]
+    biases = [rng.normal(0, 0.05, (s[3], 1) if bias_rows else (1, s[3])) for s in shapes]
+    stored = list(weights)
+    if last_as_3d:
+        stored[-1] = stored[-1][..., 0]
+    scipy.io.savemat(path, {"model": {"weight": _cell(stored), "bias": _cell(biases)}})
+    return weights, biases
+
+
+def _vl_nnconv_forward(weights, biases, x):
+    """The released model's forward pass, written from its description: each layer a
+    zero-padded correlation (vl_nnconv, pad 1), ReLU after all but the last, plus the input."""
+    h = [x]
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        out = [sum(ndimage.correlate(h[c], w[:, :, c, o], mode="constant") for c in range(w.shape[2]))
+               + b.ravel()[o] for o in range(w.shape[3])]
+        h = [np.maximum(o, 0) for o in out] if i < len(weights) - 1 else out
+    return x + h[0]
+
+
+@pytest.mark.parametrize("last_as_3d, bias_rows", [(True, True), (True, False), (False, True)])
+def test_import_matches_the_matconvnet_forward_pass(tmp_path, last_as_3d, bias_rows):
+    path = tmp_path / "VDSR_Official.mat"
+    weights, biases = _matconvnet_file(path, last_as_3d=last_as_3d, bias_rows=bias_rows)
+    model = vdsr_from_mat(path, dtype="float64")
+    assert model.config == {"depth": 4, "width": 5} and model.receptive_radius == 4
+    x = np.random.default_rng(1).uniform(0.1, 0.9, (17, 14))
+    ours = model(tinysr.tensor(x[None, None], dtype="float64")).numpy()[0, 0]
+    np.testing.assert_allclose(ours, _vl_nnconv_forward(weights, biases, x), atol=1e-10)
+    clamped = model.infer(tinysr.tensor(x[None, None], dtype="float64")).numpy()[0, 0]
+    np.testing.assert_allclose(clamped, _vl_nnconv_forward(weights, biases, np.clip(x, 16 / 255, 235 / 255)),
+                               atol=1e-10)
+
+
+def test_malformed_files_say_what_is_wrong(tmp_path):
+    cases = {
+        "nostruct.mat": ({"weights": np.ones(3)}, "no struct 'model'"),
+        "count.mat": ({"model": {"weight": _cell([np.ones((3, 3, 1, 2))] * 3),
+                                 "bias": _cell([np.ones(2)] * 2)}}, "3 weights and 2 biases"),
+        "shape.mat": ({"model": {"weight": _cell([np.ones((3, 3, 1, 2)), np.ones((3, 3, 4, 2)), np.ones((3, 3, 2))]),
+                                 "bias": _cell([np.ones(2), np.ones(2), np.ones(1)])}}, r"weight\{2\}.*3x3x2x2"),
+        "bias.mat": ({"model": {"weight": _cell([np.ones((3, 3, 1, 2)), np.ones((3, 3, 2, 2)), np.ones((3, 3, 2))]),
+                                "bias": _cell([np.ones(2), np.ones(3), np.ones(1)])}}, r"bias\{2\} has 3 values"),
+        "even.mat": ({"model": {"weight": _cell([np.ones((2, 2, 1, 2))] * 3),
+                                "bias": _cell([np.ones(2)] * 3)}}, "k odd"),
+    }
+    for name, (content, message) in cases.items():
+        scipy.io.savemat(tmp_path / name, content)
+        with pytest.raises(ValueError, match=f"{name}.*{message}"):
+            vdsr_from_mat(tmp_path / name)
+    (tmp_path / "text.mat").write_text("no")
+    with pytest.raises(ValueError, match="text.mat: not a readable MATLAB"):
+        vdsr_from_mat(tmp_path / "text.mat")
+
+
+def test_one_file_evaluates_and_upscales_at_every_scale(tmp_path, capsys):
+    src = tmp_path / "VDSR_Official.mat"
+    _matconvnet_file(src, depth=3, width=4)
+    out = tmp_path / "vdsr.npz"
+    assert cli.main(["import-weights", "vdsr", str(src), str(out)]) == 0
+    model, meta = load_model(out)
+    assert meta["scale"] == [2, 3, 4] and isinstance(model, VDSR)
+    folder = tmp_path / "set"
+    folder.mkdir()
+    x = np.linspace(0, 1, 36)
+    img = ((np.outer(np.sin(5 * x), np.cos(3 * x))[..., None] * [1, 0.6, -0.5] + 1) * 110).astype(np.uint8)
+    Image.fromarray(img).save(folder / "a.png")
+    capsys.readouterr()
+    assert cli.main(["eval", "--model", str(out), "--sets", str(folder), "--scales", "2", "3", "4"]) == 0
+    captured = capsys.readouterr()
+    assert all(f"x{s} mean" in captured.out for s in (2, 3, 4)) and "warning" not in captured.err
+    for scale in (2, 3, 4):
+        png = tmp_path / f"up{scale}.png"
+        assert cli.main(["upscale", str(folder / "a.png"), str(png), "--model", str(out), "--scale", str(scale)]) == 0
+        assert Image.open(png).size == (36 * scale, 36 * scale)
+    assert cli.main(["upscale", str(folder / "a.png"), str(tmp_path / "u.png"), "--model", str(out)]) == 2
+    assert "pass --scale" in capsys.readouterr().err
+
+
+def test_tiling_is_exact_for_any_depth():
+    for depth in (3, 7):
+        model = VDSR(depth=depth, width=4, seed=depth)
+        from tinysr.inference import super_resolve_y
+        ilr = np.random.default_rng(0).random((45, 38))
+        np.testing.assert_allclose(super_resolve_y(model, ilr, tile=16), super_resolve_y(model, ilr), atol=1e-5)
