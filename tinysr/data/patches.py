@@ -98,6 +98,47 @@ def vdsr_batches(source, scales=(2, 3, 4), batch_size=64, seed=0, buffer=4096, *
     return batched(shuffled(vdsr_pairs(source, scales, order=order, **kw), rng, buffer), batch_size)
 
 
+class PairPatches:
+    """Every (ILR, HR) patch of a set on a ``stride`` grid, at each scale, under each of the 8
+    flips/rotations, addressable by index, with only the whole-image pairs in memory.
+
+    Each image is first cropped to a multiple of every scale (``lcm(scales)``), so that the
+    MATLAB-bicubic degradation commutes with the flips and rotations: the patch of a
+    rotated image is the rotated patch. Index ``k`` names (image, scale, grid position,
+    transform); ``batch(indices)`` gathers float32 (N, 1, size, size) inputs and targets,
+    and ``scales[indices]`` says which scale each one is.
+    """
+
+    def __init__(self, source, scales=(2, 3, 4), size=41, stride=41, augment=True):
+        n, get = _images(source)
+        self.size, self.transforms = size, 8 if augment else 1
+        crop = int(np.lcm.reduce(list(scales)))
+        self.pairs, entries = [], []
+        for k in range(n):
+            y = get(k)
+            y = y[:y.shape[0] - y.shape[0] % crop, :y.shape[1] - y.shape[1] % crop]
+            for s in scales:
+                _, ilr, hr = make_pair(y, s)
+                pair = len(self.pairs)
+                self.pairs.append((ilr.astype(np.float32), hr.astype(np.float32), s))
+                entries += [(pair, i, j, t) for i, j in grid(*hr.shape, size, stride)
+                            for t in range(self.transforms)]
+        self.entries = np.array(entries, dtype=np.int32).reshape(-1, 4)
+        self.scales = np.array([self.pairs[p][2] for p in self.entries[:, 0]], dtype=np.int32)
+
+    def __len__(self):
+        return len(self.entries)
+
+    def batch(self, indices):
+        size = self.size
+        xs, ys = [], []
+        for pair, i, j, t in self.entries[np.asarray(indices)]:
+            ilr, hr, _ = self.pairs[pair]
+            xs.append(dihedral(ilr[i:i + size, j:j + size], t))
+            ys.append(dihedral(hr[i:i + size, j:j + size], t))
+        return np.stack(xs)[:, None], np.stack(ys)[:, None]
+
+
 def random_crops(images, size, batch_size, seed=0, augment=True):
     """Endless batches of random size x size crops (HxW or HxWxC arrays; uint8 -> [0,1])."""
     rng = np.random.default_rng(seed)
@@ -126,5 +167,5 @@ def random_pair_crops(pairs, size, batch_size, seed=0, augment=True):
         yield np.stack(xs)[:, None].astype(np.float32), np.stack(ys)[:, None].astype(np.float32)
 
 
-__all__ = ["grid", "dihedral", "count_srcnn_patches", "srcnn_pairs", "vdsr_pairs", "shuffled", "batched",
+__all__ = ["grid", "dihedral", "count_srcnn_patches", "srcnn_pairs", "vdsr_pairs", "PairPatches", "shuffled", "batched",
            "vdsr_batches", "random_crops", "random_pair_crops"]

@@ -1,0 +1,60 @@
+"""Train VDSR (Kim, Lee, Lee; CVPR 2016): one network for x2, x3 and x4, scored on Set5.
+
+    python examples/train_vdsr.py                          # the fast CPU recipe
+    python examples/train_vdsr.py --recipe paper           # the paper's SGD + adjustable clipping
+    python examples/train_vdsr.py --recipe paper --clip none --epochs 2 --out runs/vdsr_noclip
+
+Writes into --out: checkpoint.npz (each epoch; --resume continues from it), the trained
+model vdsr_d<depth>w<width>.npz (for `tinysr eval --model` / `tinysr upscale --scale S`),
+loss.png, psnr.png and crop.png. Errors print one line; a stopped run says which
+checkpoint it kept and the command that continues it.
+"""
+import argparse
+import sys
+
+from tinysr import validate
+from tinysr.command import Parser, arg, run
+from tinysr.device import DEVICES
+from tinysr.training.vdsr import CLIPS, RECIPES, train
+
+
+def main(argv=None):
+    p = Parser(prog="train_vdsr.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipe", default="fast", choices=sorted(RECIPES),
+                   help="fast: a smaller VDSR, Adam and a weight average for the CPU (default); "
+                        "paper: VDSR-20, SGD 0.1 with adjustable clipping, 80 epochs")
+    p.add_argument("--depth", type=arg(validate.positive), default=None, help="layers (paper 20, fast 10)")
+    p.add_argument("--width", type=arg(validate.positive), default=None, help="channels (paper 64, fast 48)")
+    p.add_argument("--epochs", type=arg(validate.positive), default=None,
+                   help="paper: 80 passes over the patches; fast: 40 epochs of 500 batches")
+    p.add_argument("--batch", type=arg(validate.positive), default=None, help="paper 64, fast 32")
+    p.add_argument("--lr", type=arg(validate.positive, kind=float), default=None, help="paper 0.1, fast 1e-3")
+    p.add_argument("--clip", choices=CLIPS, default=None,
+                   help="adjustable: each gradient element within +-theta/lr (paper default); value: "
+                        "within +-theta; none (fast default)")
+    p.add_argument("--theta", type=arg(validate.positive, kind=float), default=0.01, help="clipping theta (0.01)")
+    p.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                   help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto: the GPU when CuPy finds one, else the CPU (default); cpu; cuda")
+    p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
+    p.add_argument("--train-set", default="291", help="training images: 291 (T91 + BSD200; default), T91 or a folder")
+    p.add_argument("--max-images", type=arg(validate.positive), default=None,
+                   help="use only the first N training images")
+    p.add_argument("--out", default="runs/vdsr", help="the run's folder (default runs/vdsr)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--overwrite", action="store_true", help="start a new run in OUT even though it holds one")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed (default 0)")
+    p.add_argument("--max-steps", type=arg(validate.positive), default=None, help="stop after N iterations")
+    p.add_argument("--max-minutes", type=arg(validate.positive, kind=float), default=None,
+                   help="stop at the first epoch end after N minutes of wall time (counts resumed segments)")
+    args = p.parse_args(argv)
+    train(recipe=args.recipe, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch,
+          lr=args.lr, ema_decay=args.ema, clip=args.clip, theta=args.theta, device=args.device, data=args.data,
+          train_set=args.train_set, out=args.out, resume=args.resume, overwrite=args.overwrite, seed=args.seed,
+          max_images=args.max_images, max_steps=args.max_steps, max_minutes=args.max_minutes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main, prog="train_vdsr.py", resumable=True))

@@ -1,0 +1,150 @@
+"""The VDSR recipes: one network for x2, x3 and x4, trained on mixed-scale patches.
+
+Data (both): the 291 images (T91 + BSD200), Y, MATLAB bicubic; 41x41 ILR/HR patches on a
+stride-41 grid under the 8 flips/rotations, x2, x3 and x4 pooled so every batch mixes
+scales (tinysr.data.patches.PairPatches).
+
+paper  VDSR-20 (64 channels); SGD, momentum 0.9, weight decay 1e-4, batch 64; lr 0.1
+       divided by 10 every 20 epochs, 80 epochs; the loss 1/2 ||r - f(x)||^2 summed over
+       pixels and averaged over the batch; adjustable gradient clipping: each gradient
+       element clipped to [-theta/lr, theta/lr], theta = 0.01, so a step is bounded by theta
+       whatever the rate (``--clip value`` clips to a fixed [-theta, theta], ``none`` not at
+       all: the clipping study).
+fast   for the CPU: a smaller VDSR (``depth``/``width``), Adam on the per-pixel MSE, lr
+       halved every ``epochs // 4`` epochs, a weight average, and "epochs" of 500 batches
+       (a seeded pass through the patch set) so that Set5 is scored often.
+
+Each epoch scores Set5 at x2, x3 and x4 beside bicubic; "psnr" is the x3 score.
+"""
+import math
+import os
+import time
+
+import numpy as np
+
+from tinysr import functional as F
+from tinysr import optim
+from tinysr.data import load_dataset
+from tinysr.data.patches import PairPatches
+from tinysr.device import describe, select
+from tinysr.errors import ArgumentError
+from tinysr.models import VDSR
+from tinysr.tensor import tensor
+from tinysr.training.loop import check_run_folder, fit
+from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model
+
+RECIPES = {
+    "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable"),
+    "fast": dict(depth=10, width=48, epochs=40, batch=32, lr=1e-3, ema=0.999, clip="none"),
+}
+FAST_EPOCH_BATCHES = 500
+SCALES = (2, 3, 4)
+CLIPS = ("adjustable", "value", "none")
+
+
+def vdsr_step(model, optimizer, recipe, device, clip, theta):
+    """step((x, y)) -> {"loss": the objective, "mse": per-pixel MSE (comparable across
+    recipes and with SRCNN's curve)}."""
+    def step(batch):
+        x, y = (tensor(a, device=device) for a in batch)
+        optimizer.zero_grad()
+        out = model(x)
+        mse = F.mse_loss(out, y)
+        loss = mse * (0.5 * math.prod(y.shape[1:])) if recipe == "paper" else mse
+        loss.backward()
+        if clip == "adjustable":
+            optim.clip_grad_adjustable_(optimizer, theta)
+        elif clip == "value":
+            optim.clip_grad_value_(model.parameters(), theta)
+        optimizer.step()
+        return {"loss": loss.data, "mse": mse.data}
+    return step
+
+
+def patch_batches(patches, batch, seed, per_epoch=None):
+    """batches(epoch): the paper's epochs are seeded permutations of every patch; a fast
+    "epoch" is the next ``per_epoch`` batches of an endless stream of seeded passes."""
+    full = len(patches) // batch * batch          # full batches only, per pass
+
+    def batches(epoch):
+        if per_epoch is None:
+            order = np.random.default_rng((seed, epoch)).permutation(len(patches))[:full]
+        else:
+            stream = np.arange(epoch * per_epoch * batch, (epoch + 1) * per_epoch * batch)
+            passes = {c: np.random.default_rng((seed, c)).permutation(len(patches))
+                      for c in np.unique(stream // full)}
+            order = np.array([passes[c][k] for c, k in zip(stream // full, stream % full)])
+        return (patches.batch(order[i:i + batch]) for i in range(0, len(order), batch)), len(order)
+    return batches
+
+
+def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=None, ema_decay=None,
+          clip=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
+          overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, progress=True,
+          test_set="Set5"):
+    """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict."""
+    if recipe not in RECIPES:
+        raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
+    r = dict(RECIPES[recipe])
+    r.update({k: v for k, v in dict(depth=depth, width=width, epochs=epochs, batch=batch, lr=lr,
+                                     ema=ema_decay, clip=clip).items() if v is not None})
+    if r["clip"] not in CLIPS:
+        raise ArgumentError(f"--clip: one of {', '.join(CLIPS)}, got {r['clip']!r}")
+    if not 0.0 <= r["ema"] < 1.0:
+        raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
+    check_run_folder(out, resume, overwrite)
+    device = select(device)
+
+    model = VDSR(depth=r["depth"], width=r["width"], seed=seed)
+    images, test_images = load_dataset(train_set, root=data), load_dataset(test_set, root=data)
+    check_training_data(images, test_images)
+    if max_images is not None:
+        images.files = images.files[:max_images]
+    patches = PairPatches(images, SCALES)
+    tests = {s: SRTest(test_images, s) for s in SCALES}
+    per_epoch = FAST_EPOCH_BATCHES if recipe == "fast" else None
+    steps = per_epoch or len(patches) // r["batch"]
+    print(f"VDSR depth {r['depth']} width {r['width']}, recipe {recipe}: {len(patches)} patches "
+          f"(x2/x3/x4 mixed) from {images.name}, {r['epochs']} epochs of {steps} batches of {r['batch']}, "
+          f"device {describe(device)}; {test_images.name} bicubic "
+          + " / ".join(f"x{s} {t.bicubic:.2f}" for s, t in tests.items()) + " dB")
+
+    model.to(device)
+    if recipe == "paper":
+        optimizer = optim.SGD(model.parameters(), lr=r["lr"], momentum=0.9, weight_decay=1e-4)
+        schedules = {"lr": optim.StepLR(optimizer, step_size=20, gamma=0.1)}
+    else:
+        optimizer = optim.Adam(model.parameters(), lr=r["lr"])
+        schedules = {"lr": optim.StepLR(optimizer, step_size=max(1, r["epochs"] // 4), gamma=0.5)}
+    averages = {"model": optim.EMA(model, r["ema"])} if r["ema"] else {}
+    meta = {"model": "vdsr", "config": model.config, "scale": list(SCALES), "recipe": recipe, "seed": seed,
+            "settings": r}
+
+    def evaluate():
+        scores = {f"x{s}": t.psnr(model, device) for s, t in tests.items()}
+        return {"psnr": scores["x3"], **scores, **{f"bicubic_x{s}": t.bicubic for s, t in tests.items()}}
+
+    def draw(history):
+        draw_curves(history, out, f"VDSR-{r['depth']} ({recipe}) on {test_images.name} x3",
+                    "training loss" + (" (1/2 sum of squares)" if recipe == "paper" else " (MSE)"))
+
+    t0 = time.perf_counter()
+    history = fit(vdsr_step(model, optimizer, recipe, device, r["clip"], theta),
+                  patch_batches(patches, r["batch"], seed, per_epoch),
+                  modules={"model": model}, optimizers={"model": optimizer}, schedules=schedules,
+                  averages=averages, epochs=r["epochs"], out_dir=out, meta=meta, resume=resume,
+                  evaluate=evaluate, on_stop=draw, progress=progress, max_steps=max_steps,
+                  max_seconds=None if max_minutes is None else 60.0 * max_minutes)
+    seconds = time.perf_counter() - t0
+    if averages:
+        averages["model"].apply()
+    model_path = export_model(model, os.path.join(out, f"vdsr_d{r['depth']}w{r['width']}.npz"), list(SCALES),
+                              recipe=recipe, seed=seed)
+    tests[3].crop_figure(model, device, os.path.join(out, "crop.png"), "VDSR")
+    last = history["eval"][-1] if history["eval"] else {}
+    print(f"done in {seconds / 60:.1f} min: {test_images.name} VDSR "
+          + " / ".join(f"x{s} {last.get(f'x{s}', float('nan')):.2f}" for s in SCALES)
+          + " dB vs bicubic " + " / ".join(f"{t.bicubic:.2f}" for t in tests.values()) + f"; model {model_path}")
+    return {"model_path": model_path, "seconds": seconds, "eval": last,
+            "bicubic": {s: t.bicubic for s, t in tests.items()},
+            "iterations": history["iteration"][-1] if history["iteration"] else 0}
