@@ -42,6 +42,9 @@ def main(argv=None):
     p.add_argument("--max-images", type=arg(validate.positive), default=None,
                    help="use only the first N training images")
     p.add_argument("--out", default="runs/vdsr", help="the run's folder (default runs/vdsr)")
+    p.add_argument("--srcnn", metavar="RUN", default=None,
+                   help="an SRCNN run folder (train_srcnn.py --out): its training MSE on the same axes, "
+                        "its model in the crop figure")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--overwrite", action="store_true", help="start a new run in OUT even though it holds one")
     p.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed (default 0)")
@@ -52,7 +55,7 @@ def main(argv=None):
     train(recipe=args.recipe, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch,
           lr=args.lr, ema_decay=args.ema, clip=args.clip, theta=args.theta, device=args.device, data=args.data,
           train_set=args.train_set, out=args.out, resume=args.resume, overwrite=args.overwrite, seed=args.seed,
-          max_images=args.max_images, max_steps=args.max_steps, max_minutes=args.max_minutes)
+          max_images=args.max_images, max_steps=args.max_steps, max_minutes=args.max_minutes, srcnn=args.srcnn)
     return 0
 
 

@@ -26,25 +26,37 @@ def _iterations_axis(ax):
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v else "0"))
 
 
-def loss_curve(history, path, ylabel="training MSE"):
+def loss_curve(history, path, ylabel="training MSE", key="loss", label=None, others=None):
+    """history[key] against iterations; ``others``: {label: (iterations, values)} drawn on the
+    same axes (another run's curve, e.g. SRCNN's beside VDSR's)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(history["iteration"], history["loss"], lw=1)
+    ax.plot(history["iteration"], history[key], lw=1, label=label)
+    for other_label, (its, values) in (others or {}).items():
+        ax.plot(its, values, lw=1, label=other_label)
     _iterations_axis(ax)
     ax.set_ylabel(ylabel)
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
+    if label or others:
+        ax.legend()
     fig.tight_layout()
     _save(plt, fig, path, dpi=120)
 
 
-def psnr_curve(history, path, title):
+def psnr_curve(history, path, title, keys=("psnr",)):
+    """Each evaluated key (e.g. "psnr", or "x2" "x3" "x4") against iterations, with its
+    bicubic baseline dashed ("bicubic" or "bicubic_<key>") when the evaluation kept one."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     its = history["eval_iteration"]
-    ax.plot(its, [e["psnr"] for e in history["eval"]], marker="o", ms=3, label="model")
-    if history["eval"] and "bicubic" in history["eval"][0]:
-        ax.plot(its, [e["bicubic"] for e in history["eval"]], ls="--", label="bicubic")
+    for key in keys:
+        line, = ax.plot(its, [e[key] for e in history["eval"]], marker="o", ms=3,
+                        label="model" if key == "psnr" else key)
+        base = next((b for b in (f"bicubic_{key}", "bicubic") if history["eval"] and b in history["eval"][0]), None)
+        if base is not None and (base != "bicubic" or key == "psnr"):
+            ax.plot(its, [e[base] for e in history["eval"]], ls="--", color=line.get_color(),
+                    label="bicubic" if key == "psnr" else f"bicubic {key}")
     _iterations_axis(ax)
     ax.set_ylabel("PSNR (dB)")
     ax.set_title(title)

@@ -72,14 +72,17 @@ class SRTest:
         return float(np.mean([score(super_resolve_y(model, ilr, device), hr, self.protocol)[0]
                               for _, ilr, hr in self.pairs]))
 
-    def crop_figure(self, model, device, path, label, image="butterfly_GT"):
-        """bicubic | model | ground truth on a 96-pixel crop of one image, PSNRs in the labels."""
+    def crop_figure(self, model, device, path, label, image="butterfly_GT", others=()):
+        """bicubic | (others) | model | ground truth on a 96-pixel crop of one image, PSNRs
+        in the labels; ``others``: (label, model) pairs shown before this model."""
         names = [name for name, _, _ in self.pairs]
         _, ilr, hr = self.pairs[names.index(image) if image in names else 0]
-        sr = super_resolve_y(model, ilr, device)
-        panels = [(f"bicubic {score(ilr, hr, self.protocol)[0]:.2f} dB", round_uint8(ilr * 255)),
-                  (f"{label} {score(sr, hr, self.protocol)[0]:.2f} dB", round_uint8(sr * 255)),
-                  ("ground truth", round_uint8(hr * 255))]
+        panels = [(f"bicubic {score(ilr, hr, self.protocol)[0]:.2f} dB", round_uint8(ilr * 255))]
+        for name, net in [*others, (label, model)]:
+            net.eval()
+            sr = super_resolve_y(net, ilr, device)
+            panels.append((f"{name} {score(sr, hr, self.protocol)[0]:.2f} dB", round_uint8(sr * 255)))
+        panels.append(("ground truth", round_uint8(hr * 255)))
         size = min(96, *hr.shape)
         figures.side_by_side(panels, path, crop=((hr.shape[0] - size) // 2, (hr.shape[1] - size) // 2, size))
 
@@ -95,11 +98,21 @@ def check_training_data(train_set, test_set):
                   "to the paper's (give the data with --data or TINYSR_DATA)")
 
 
-def draw_curves(history, out, title, loss_label="training loss (MSE)"):
-    """loss.png (every named value of the run that is a loss) and psnr.png, into ``out``."""
-    figures.loss_curve(history, os.path.join(out, "loss.png"), loss_label)
+def draw_curves(history, out, title, loss_label="training loss (MSE)", loss_key="loss", psnr_keys=("psnr",),
+                label=None, compare=None):
+    """loss.png (``history[loss_key]``, with ``compare`` {label: (iterations, values)} on the
+    same axes) and psnr.png (each of ``psnr_keys`` beside bicubic), into ``out``."""
+    figures.loss_curve(history, os.path.join(out, "loss.png"), loss_label, loss_key, label, compare)
     if history["eval"]:
-        figures.psnr_curve(history, os.path.join(out, "psnr.png"), title)
+        figures.psnr_curve(history, os.path.join(out, "psnr.png"), title, psnr_keys)
+
+
+def training_curve(path, key="loss"):
+    """(iterations, values) of ``key`` from a run's training checkpoint, for ``compare``."""
+    import json
+    state = checkpoint.load(path)
+    history = json.loads(state["train"]["history"])
+    return history["iteration"], history[key]
 
 
 def export_model(model, path, scale, **meta):

@@ -78,11 +78,27 @@ def patch_batches(patches, batch, seed, per_epoch=None):
     return batches
 
 
+def _srcnn_run(folder, device):
+    """({label: (iterations, MSE)}, [("SRCNN", model)]) from an SRCNN run folder, or nothing."""
+    if folder is None:
+        return None, ()
+    from tinysr.models.registry import load_model
+    from tinysr.training.sr_task import training_curve
+    path = os.path.join(folder, "checkpoint.npz")
+    model, meta = load_model(path)
+    if meta.get("model") != "srcnn" or meta.get("recipe") != "fast":
+        raise ArgumentError(f"--srcnn: {folder} is not a fast-recipe SRCNN run (its loss is not the per-pixel MSE)")
+    return {f"SRCNN {meta['config']['f1']}-{meta['config']['f2']}-{meta['config']['f3']} (x{meta['scale']})":
+            training_curve(path, "loss")}, [("SRCNN", model.to(device))]
+
+
 def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=None, ema_decay=None,
           clip=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, progress=True,
-          test_set="Set5"):
-    """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict."""
+          test_set="Set5", srcnn=None):
+    """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict.
+    ``srcnn``: an SRCNN run folder (examples/train_srcnn.py --out) whose training MSE is drawn
+    on the same axes and whose model joins the crop figure."""
     if recipe not in RECIPES:
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
@@ -94,6 +110,7 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
         raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
     check_run_folder(out, resume, overwrite)
     device = select(device)
+    compare, others = _srcnn_run(srcnn, device)
 
     model = VDSR(depth=r["depth"], width=r["width"], seed=seed)
     images, test_images = load_dataset(train_set, root=data), load_dataset(test_set, root=data)
@@ -125,8 +142,9 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
         return {"psnr": scores["x3"], **scores, **{f"bicubic_x{s}": t.bicubic for s, t in tests.items()}}
 
     def draw(history):
-        draw_curves(history, out, f"VDSR-{r['depth']} ({recipe}) on {test_images.name} x3",
-                    "training loss" + (" (1/2 sum of squares)" if recipe == "paper" else " (MSE)"))
+        draw_curves(history, out, f"VDSR-{r['depth']} ({recipe}) on {test_images.name}", "training MSE (per pixel)",
+                    loss_key="mse", psnr_keys=tuple(f"x{s}" for s in SCALES), label=f"VDSR-{r['depth']} ({recipe})",
+                    compare=compare)
 
     t0 = time.perf_counter()
     history = fit(vdsr_step(model, optimizer, recipe, device, r["clip"], theta),
@@ -140,7 +158,7 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
         averages["model"].apply()
     model_path = export_model(model, os.path.join(out, f"vdsr_d{r['depth']}w{r['width']}.npz"), list(SCALES),
                               recipe=recipe, seed=seed)
-    tests[3].crop_figure(model, device, os.path.join(out, "crop.png"), "VDSR")
+    tests[3].crop_figure(model, device, os.path.join(out, "crop.png"), "VDSR", others=others)
     last = history["eval"][-1] if history["eval"] else {}
     print(f"done in {seconds / 60:.1f} min: {test_images.name} VDSR "
           + " / ".join(f"x{s} {last.get(f'x{s}', float('nan')):.2f}" for s in SCALES)
