@@ -10,10 +10,11 @@ when the run kept one. Running models on images is tinysr.inference's job, not t
 import numpy as np
 
 from tinysr import checkpoint
+from tinysr.models.drcn import DRCN
 from tinysr.models.srcnn import SRCNN
 from tinysr.models.vdsr import VDSR
 
-MODELS = {"srcnn": SRCNN, "vdsr": VDSR}
+MODELS = {"srcnn": SRCNN, "vdsr": VDSR, "drcn": DRCN}
 
 
 def build(name, config=None):
