@@ -66,6 +66,27 @@ def psnr_curve(history, path, title, keys=("psnr",)):
     _save(plt, fig, path, dpi=120)
 
 
+def recursion_figure(weights, psnrs, bicubic, ensemble, path):
+    """DRCN: the learned ensemble weight of each recursion, and the PSNR of each recursion's
+    own prediction beside bicubic and the ensemble (the paper's figure on depth)."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    depth = np.arange(1, len(weights) + 1)
+    left.bar(depth, weights)
+    left.set_xlabel("recursion d")
+    left.set_ylabel("ensemble weight w_d (normalised)")
+    right.plot(depth, psnrs, marker="o", ms=3, label="prediction of recursion d")
+    right.axhline(ensemble, color="C1", label=f"ensemble {ensemble:.2f} dB")
+    right.axhline(bicubic, color="gray", ls="--", label=f"bicubic {bicubic:.2f} dB")
+    right.set_xlabel("recursion d")
+    right.set_ylabel("PSNR (dB)")
+    right.legend()
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(plt, fig, path, dpi=120)
+
+
 def side_by_side(panels, path, crop=None):
     """panels: list of (label, uint8 or [0,1] float image); crop: (top, left, size)."""
     plt = _pyplot()

@@ -58,7 +58,7 @@ def check_run_folder(out_dir, resume, overwrite=False):
 
 def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=None, averages=None,
         evaluate=None, resume=False, log_every=20, on_epoch_end=None, on_stop=None, progress=True,
-        max_steps=None, max_seconds=None):
+        max_steps=None, max_seconds=None, plateau_metric="psnr", stop_when=None):
     """Train and return the history: {"iteration": [...], name: [...] for each named value,
     "eval_iteration", "eval" (one dict per epoch), "epoch_seconds", "wall_seconds"}.
 
@@ -68,13 +68,15 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
         anything ``step`` takes: a tuple (x, y, ...) of arrays counts len(x) samples,
         anything else len(batch).
     modules, optimizers: {name: Module}, {name: Optimizer}; schedules {name: schedule}
-        step once per epoch (``schedule.step()``, or ``step(-psnr)`` for on-plateau ones).
+        step once per epoch (``schedule.step()``, or ``step(-metrics[plateau_metric])`` for
+        on-plateau ones: higher is better).
     averages: {name: optim.EMA}, updated after every step; evaluation runs on the averaged
         weights and the checkpoint carries them.
     evaluate() -> {name: number}, after each epoch (e.g. {"psnr": .., "bicubic": ..}).
     meta: JSON-able metadata stored in every checkpoint (model names, configs, scale).
     max_seconds: stop at the end of the first epoch by which the run's wall time (summed
         over resumed segments) reaches it. max_steps: stop after that many iterations.
+    stop_when() -> a reason (str) to stop after this epoch, or None (DRCN: lr below 1e-6).
     on_stop(history) runs however the run ends (done, a budget, Ctrl-C, divergence).
     Ctrl-C raises TrainingInterrupted and a non-finite value TrainingDiverged; both say
     where the run stopped and which checkpoint holds the last good state.
@@ -140,7 +142,7 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                     metrics = evaluate()
             for schedule in schedules.values():
                 if hasattr(schedule, "patience"):
-                    schedule.step(-metrics["psnr"])
+                    schedule.step(-metrics[plateau_metric])
                 else:
                     schedule.step()
             history["wall_seconds"].append(wall_before + time.perf_counter() - fit_start)
@@ -160,6 +162,10 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                 break
             if max_seconds is not None and history["wall_seconds"][-1] >= max_seconds:
                 print(f"time budget of {max_seconds / 60:.1f} min reached after epoch {epoch + 1}")
+                break
+            reason = stop_when() if stop_when is not None else None
+            if reason:
+                print(f"stopped after epoch {epoch + 1}: {reason}")
                 break
     except KeyboardInterrupt:
         raise TrainingInterrupted(

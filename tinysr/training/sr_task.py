@@ -3,6 +3,7 @@ method's own (data, model, optimiser, schedule, loss).
 
 - ``supervised_step``: the step function of a network trained on (input, target) batches;
 - ``array_batches``: seeded, resumable batch orders over patch arrays held on the device;
+- ``patch_batches``: the same over a ``PairPatches`` set, whole passes or fixed-size epochs;
 - ``SRTest``: the test set's Y pairs, the bicubic baseline and the model's PSNR on it,
   under the papers' protocol (MATLAB bicubic, uint8 rounding, shave = scale);
 - ``check_training_data``: a plain warning when the real sets are missing;
@@ -16,6 +17,7 @@ import numpy as np
 
 from tinysr import backend, checkpoint
 from tinysr.data import make_pair, round_uint8, y_channel
+from tinysr.errors import ArgumentError
 from tinysr.evaluate import score
 from tinysr.inference import super_resolve_y
 from tinysr.metrics import Protocol
@@ -58,6 +60,26 @@ def array_batches(x, y, batch, seed, device):
     return batches
 
 
+def patch_batches(patches, batch, seed, per_epoch=None):
+    """batches(epoch): the paper's epochs are seeded permutations of every patch; a fast
+    "epoch" is the next ``per_epoch`` batches of an endless stream of seeded passes."""
+    full = len(patches) // batch * batch          # full batches only, per pass
+    if full == 0:
+        raise ArgumentError(f"{len(patches)} training patches, fewer than one batch of {batch}: "
+                            "use more images or a smaller --batch")
+
+    def batches(epoch):
+        if per_epoch is None:
+            order = np.random.default_rng((seed, epoch)).permutation(len(patches))[:full]
+        else:
+            stream = np.arange(epoch * per_epoch * batch, (epoch + 1) * per_epoch * batch)
+            passes = {c: np.random.default_rng((seed, c)).permutation(len(patches))
+                      for c in np.unique(stream // full)}
+            order = np.array([passes[c][k] for c, k in zip(stream // full, stream % full)])
+        return (patches.batch(order[i:i + batch]) for i in range(0, len(order), batch)), len(order)
+    return batches
+
+
 class SRTest:
     """A test set prepared once: (name, ilr, hr) float64 Y pairs at one scale."""
 
@@ -65,6 +87,10 @@ class SRTest:
         self.dataset, self.scale, self.protocol = dataset, scale, Protocol.matlab(scale)
         self.pairs = [(name, *make_pair(y_channel(img), scale)[1:]) for name, img in dataset]
         self.bicubic = float(np.mean([score(ilr, hr, self.protocol)[0] for _, ilr, hr in self.pairs]))
+
+    def score(self, sr, hr):
+        """PSNR of one float Y output against its HR under the set's protocol."""
+        return score(sr, hr, self.protocol)[0]
 
     def psnr(self, model, device):
         """Mean PSNR of ``model`` (run by tinysr.inference) over the set."""

@@ -20,7 +20,6 @@ import math
 import os
 import time
 
-import numpy as np
 
 from tinysr import functional as F
 from tinysr import optim
@@ -31,7 +30,7 @@ from tinysr.errors import ArgumentError
 from tinysr.models import VDSR
 from tinysr.tensor import tensor
 from tinysr.training.loop import check_run_folder, fit
-from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model
+from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
 
 RECIPES = {
     "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable"),
@@ -59,23 +58,6 @@ def vdsr_step(model, optimizer, recipe, device, clip, theta):
         optimizer.step()
         return {"loss": loss.data, "mse": mse.data}
     return step
-
-
-def patch_batches(patches, batch, seed, per_epoch=None):
-    """batches(epoch): the paper's epochs are seeded permutations of every patch; a fast
-    "epoch" is the next ``per_epoch`` batches of an endless stream of seeded passes."""
-    full = len(patches) // batch * batch          # full batches only, per pass
-
-    def batches(epoch):
-        if per_epoch is None:
-            order = np.random.default_rng((seed, epoch)).permutation(len(patches))[:full]
-        else:
-            stream = np.arange(epoch * per_epoch * batch, (epoch + 1) * per_epoch * batch)
-            passes = {c: np.random.default_rng((seed, c)).permutation(len(patches))
-                      for c in np.unique(stream // full)}
-            order = np.array([passes[c][k] for c, k in zip(stream // full, stream % full)])
-        return (patches.batch(order[i:i + batch]) for i in range(0, len(order), batch)), len(order)
-    return batches
 
 
 def _srcnn_run(folder, device):
