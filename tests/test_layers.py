@@ -122,7 +122,7 @@ def test_the_cycle_finder_finds_cycles():
 
 BUDGETS = {
     "core autograd (tensor.py + ops/)": (["tensor.py", "ops/*.py"], 700),
-    "the whole library (tinysr/)": (["**/*.py"], 7000),
+    "the whole library (tinysr/)": (["**/*.py"], 8000),   # 7000 until VDSR, DRCN and the GAN landed
     "the training loop": (["training/loop.py"], 280),
 }
 MODEL_FILE_BUDGET = 100          # tinysr/models/<method>.py

@@ -52,6 +52,8 @@ def cmd_eval(args):
     if args.model:
         from .inference import load_upscaler
         upscaler = load_upscaler(args.model, select_device(args.device))
+        if upscaler.rgb is not None:
+            upscaler.y(None, None, None)        # an RGB face model: says why it cannot be scored here
         for scale in args.scales:
             upscaler.scale_for(scale)       # a dictionary at another scale fails here, a network warns
         name, upscaler = args.model, upscaler.y

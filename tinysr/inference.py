@@ -88,8 +88,9 @@ class Upscaler:
     method: str
     trained_scale: object
     fixed_scale: bool
-    y: Callable                      # f(lr, ilr, scale) -> sr, float64 Y in [0, 1]
+    y: Callable                      # f(lr, ilr, scale) -> sr, float64 Y in [0, 1]; None: RGB only
     mismatch_hint: str = ""
+    rgb: Callable = None             # f(uint8 image) -> uint8 image, for models of RGB (faces)
 
     def scale_for(self, requested=None):
         """The scale to run: ``requested``, else the trained one. A dictionary refuses another
@@ -109,6 +110,8 @@ class Upscaler:
         return requested
 
     def image(self, img, scale):
+        if self.rgb is not None:
+            return self.rgb(img)
         return upscale_image_with(self.y, img, scale)
 
 
@@ -125,7 +128,23 @@ def load_upscaler(path, device="cpu", tile=None):
                         lambda lr, ilr, scale: run(model, lr, ilr), mismatch_hint(path, method))
     model, meta = load_model(path, state)
     model.to(device)
+    if meta["model"] == "srez_generator":       # RGB in, RGB out: no Y channel to score
+        def no_y(lr, ilr, scale):
+            raise ArgumentError(f"{path} is a face model of RGB images; `tinysr eval` scores the Y channel "
+                                "of SR sets; use `tinysr upscale`, or examples/train_gan.py's evaluation")
+        return Upscaler(str(path), meta["model"], model.scale, True, no_y, rgb=lambda img: face_upscale(model, img, device))
     return Upscaler(str(path), meta["model"], meta.get("scale"), False, network_upscaler(model, device, tile))
+
+
+def face_upscale(generator, img, device="cpu"):
+    """A uint8 RGB (or grey) image through an RGB generator (srez): 4x larger, uint8 RGB."""
+    img = np.asarray(img)
+    rgb = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
+    x = np.moveaxis(rgb.astype(np.float32) / 255.0, -1, 0)[None]
+    generator.eval()
+    with no_grad():
+        out = generator.infer(tensor(x, device=device)).numpy()[0]
+    return np.clip(np.round(np.moveaxis(out, 0, -1) * 255.0), 0, 255).astype(np.uint8)
 
 
 __all__ = ["predict", "super_resolve_y", "upscale_image", "upscale_image_with", "network_upscaler",

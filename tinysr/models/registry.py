@@ -12,9 +12,10 @@ import numpy as np
 from tinysr import checkpoint
 from tinysr.models.drcn import DRCN
 from tinysr.models.srcnn import SRCNN
+from tinysr.models.srez import Generator
 from tinysr.models.vdsr import VDSR
 
-MODELS = {"srcnn": SRCNN, "vdsr": VDSR, "drcn": DRCN}
+MODELS = {"srcnn": SRCNN, "vdsr": VDSR, "drcn": DRCN, "srez_generator": Generator}
 
 
 def build(name, config=None):

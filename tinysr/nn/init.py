@@ -42,6 +42,17 @@ def kaiming_normal_(param, negative_slope=0.0, rng=None):
     return normal_(param, std=std, rng=rng)
 
 
+def truncated_normal_(param, std, rng=None):
+    """N(0, std^2) redrawn beyond two standard deviations (TensorFlow's truncated_normal)."""
+    gen = _rng(rng)
+    values = gen.normal(0.0, 1.0, size=param.shape)
+    outside = np.abs(values) > 2.0
+    while outside.any():
+        values[outside] = gen.normal(0.0, 1.0, size=int(outside.sum()))
+        outside = np.abs(values) > 2.0
+    return _fill(param, values * std)
+
+
 def uniform_(param, low, high, rng=None):
     return _fill(param, _rng(rng).uniform(low, high, size=param.shape))
 

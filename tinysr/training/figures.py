@@ -87,6 +87,36 @@ def recursion_figure(weights, psnrs, bicubic, ensemble, path):
     _save(plt, fig, path, dpi=120)
 
 
+def gan_losses(history, path):
+    """disc_real, disc_fake and gene against iterations, with the ln 2 line (equilibrium)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key in ("disc_real", "disc_fake", "gene", "l1"):
+        if key in history:
+            ax.plot(history["iteration"], history[key], lw=1, label=key)
+    ax.axhline(np.log(2), color="gray", ls="--", lw=1, label="ln 2 (D at equilibrium)")
+    _iterations_axis(ax)
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    _save(plt, fig, path, dpi=120)
+
+
+def face_sheet(image, path, title, columns=("nearest", "bicubic", "output", "truth")):
+    """One (H, W, 3) image in [0, 1] of rows of faces, the column names on top."""
+    plt = _pyplot()
+    h, w = image.shape[:2]
+    fig, ax = plt.subplots(figsize=(w / 64 * 1.2, h / 64 * 1.2 + 0.6))
+    ax.imshow(image, interpolation="nearest")
+    ax.set_xticks([(i + 0.5) * w / len(columns) for i in range(len(columns))], columns)
+    ax.xaxis.tick_top()
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9, pad=20)
+    fig.tight_layout()
+    _save(plt, fig, path, dpi=100)
+
+
 def side_by_side(panels, path, crop=None):
     """panels: list of (label, uint8 or [0,1] float image); crop: (top, left, size)."""
     plt = _pyplot()

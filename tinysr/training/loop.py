@@ -58,7 +58,7 @@ def check_run_folder(out_dir, resume, overwrite=False):
 
 def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=None, averages=None,
         evaluate=None, resume=False, log_every=20, on_epoch_end=None, on_stop=None, progress=True,
-        max_steps=None, max_seconds=None, plateau_metric="psnr", stop_when=None):
+        max_steps=None, max_seconds=None, plateau_metric="psnr", stop_when=None, on_step=None):
     """Train and return the history: {"iteration": [...], name: [...] for each named value,
     "eval_iteration", "eval" (one dict per epoch), "epoch_seconds", "wall_seconds"}.
 
@@ -77,6 +77,7 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
     max_seconds: stop at the end of the first epoch by which the run's wall time (summed
         over resumed segments) reaches it. max_steps: stop after that many iterations.
     stop_when() -> a reason (str) to stop after this epoch, or None (DRCN: lr below 1e-6).
+    on_step(iteration, values) runs after every step (the GAN's sample sheets and log lines).
     on_stop(history) runs however the run ends (done, a budget, Ctrl-C, divergence).
     Ctrl-C raises TrainingInterrupted and a non-finite value TrainingDiverged; both say
     where the run stopped and which checkpoint holds the last good state.
@@ -124,6 +125,8 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                     bar.update(batch_size(batch))
                 if len(pending) >= log_every:
                     _log(pending, history, epoch, bar, ckpt_path, clock, saved)
+                if on_step is not None:
+                    on_step(iteration, values)
                 if max_steps is not None and iteration >= max_steps:
                     break
             _log(pending, history, epoch, bar, ckpt_path, clock, saved)
