@@ -11,8 +11,8 @@ setup(
     name="tinysr",
     version="0.1.0",
     description="Single-image super-resolution from scratch: autograd, hand-written Numba and "
-                "CUDA kernels, SRCNN training, a VDSR model, and the classical baselines "
-                "(bicubic, ScSR, A+), evaluated as the papers do",
+                "CUDA kernels, SRCNN, VDSR, DRCN and an srez-style face GAN with their training "
+                "recipes, and the classical baselines (bicubic, ScSR, A+), evaluated as the papers do",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
