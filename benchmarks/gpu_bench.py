@@ -164,15 +164,19 @@ def _ratio(got, want, bound):
     return float(np.max(np.abs(got - want) / bound)) if got.size else 0.0
 
 
-def _numbered(versions):
-    """The numbered versions of a kernel (not its helper programs: 'reduce', 'fold')."""
-    return sorted(v for v in versions if isinstance(v, int))
+def _versions(kernel):
+    """The CUDA versions of a kernel (not its helper programs: 'reduce', 'fold')."""
+    from tinysr.backend import cuda_loader
+    return cuda_loader.versions(kernel)
 
 
 def stage_verify(rec, deadline):
-    from tinysr.backend import cuda_loader
-    from tinysr.backend import launch_geometry as plans
     from tinysr.backend import numpy_ref as ref
+    from tinysr.kernels.bias_act import launch as bias_act
+    from tinysr.kernels.conv2d_bwd_input import launch as bwd_input
+    from tinysr.kernels.conv2d_bwd_weight import launch as bwd_weight
+    from tinysr.kernels.conv2d_fwd import launch as fwd
+    from tinysr.kernels.optim_update import launch as optim
     from tinysr.testing import conv_error_bound
     xp, launch, dev, host = _backend_for_verify()
     rows = rec["rows"] = []
@@ -190,7 +194,7 @@ def stage_verify(rec, deadline):
             want_y = ref.conv2d_forward(x64, w64, s, p, mode)
             want_gx = ref.conv2d_backward_input(gy64, w64, x.shape, s, p, mode)
 
-            def bnd_y(v):        # v5 (3xTF32) and v6 (Winograd) have their own bounds
+            def bnd_y(v):        # tf32x3 (3xTF32) and winograd have their own bounds
                 return conv_error_bound("conv2d_fwd", v, x, w, x.shape, s, p, mode)
 
             def bnd_gx(v):
@@ -199,27 +203,28 @@ def stage_verify(rec, deadline):
             _, sb = ref.conv2d_backward_weight(abs(gy64), abs(x64), w.shape, s, p, mode)
             terms = gy.size // O + 512
             X, Wd, GY = dev(x), dev(w), dev(gy)
-            # "4n128": v4 with its forward engine forced onto the 64 x 128 tile
-            for label in CONV_VERSIONS + ("4n128",):
+            # "warp_tiles_n128": warp_tiles with its forward engine forced onto the 64 x 128 tile
+            for label in _versions("conv2d_fwd") + ("warp_tiles_n128",):
                 check_time(deadline)
-                version, tile = (4, 128) if label == "4n128" else (label, None)
+                version, tile = (("warp_tiles", 128) if label == "warp_tiles_n128"
+                                 else (label, None))
                 r = {"dtype": dtype.name, "case": "x".join(map(str, case)), "version": label}
                 try:
-                    with plans.force_v4_tile(tile):
-                        y = plans.conv2d_forward(xp, launch, X, Wd, s, p, mode, version)
+                    with fwd.force_warp_tile(tile):
+                        y = fwd.conv2d_forward(xp, launch, X, Wd, s, p, mode, version)
                     r["conv2d_fwd"] = _ratio(host(y), want_y, bnd_y(version) + 1e-300)
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_fwd"] = f"error: {e}"
                 try:
-                    with plans.force_v4_tile(tile):
-                        gx = plans.conv2d_backward_input(xp, launch, GY, Wd, x.shape, s, p,
-                                                         mode, version)
+                    with fwd.force_warp_tile(tile):
+                        gx = bwd_input.conv2d_backward_input(xp, launch, GY, Wd, x.shape, s, p,
+                                                             mode, version)
                     r["conv2d_bwd_input"] = _ratio(host(gx), want_gx, bnd_gx(version) + 1e-300)
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_bwd_input"] = f"error: {e}"
                 try:
-                    gw, gb = plans.conv2d_backward_weight(xp, launch, GY, X, w.shape, s, p, mode,
-                                                          version)
+                    gw, gb = bwd_weight.conv2d_backward_weight(xp, launch, GY, X, w.shape, s, p,
+                                                               mode, version)
                     bnd_w = conv_error_bound("conv2d_bwd_weight", version, gy, x, w.shape, s, p,
                                              mode)
                     r["conv2d_bwd_weight"] = max(
@@ -228,10 +233,10 @@ def stage_verify(rec, deadline):
                 except Exception as e:   # noqa: BLE001
                     r["conv2d_bwd_weight"] = f"error: {e}"
                 rows.append(r)
-        # bias_act (16x64x41x41: v3 splits its backward 14 ways) and the optimisers
+        # bias_act (16x64x41x41: split_channel splits its backward 14 ways), the optimisers
         rng = np.random.default_rng(1)
         bias_shapes = [(5, 70, 9, 11)] + ([] if DRY[0] else [(16, 64, 41, 41)])
-        for version in _numbered(cuda_loader.KERNELS["bias_act"]["versions"]):
+        for version in _versions("bias_act"):
             for shape in bias_shapes:
                 check_time(deadline)
                 C = shape[1]
@@ -242,15 +247,15 @@ def stage_verify(rec, deadline):
                 try:
                     worst = 0.0
                     for act, slope in [("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)]:
-                        y = plans.bias_act_forward(xp, launch, dev(x), dev(b), act, slope,
-                                                   version)
+                        y = bias_act.bias_act_forward(xp, launch, dev(x), dev(b), act, slope,
+                                                      version)
                         want = ref.bias_act_forward(x.astype(np.float64), b.astype(np.float64),
                                                     act, slope)
                         worst = max(worst, _ratio(host(y), want,
                                                   4 * eps * (abs(want) + abs(x)) + 1e-300))
                         yr = ref.bias_act_forward(x, b, act, slope)
-                        gx, gb = plans.bias_act_backward(xp, launch, dev(gy), dev(yr), act,
-                                                         slope, version)
+                        gx, gb = bias_act.bias_act_backward(xp, launch, dev(gy), dev(yr), act,
+                                                            slope, version)
                         wx, wb = ref.bias_act_backward(gy.astype(np.float64),
                                                        yr.astype(np.float64), act, slope)
                         worst = max(worst, _ratio(host(gx), wx, 2 * eps * abs(wx) + 1e-300))
@@ -264,18 +269,18 @@ def stage_verify(rec, deadline):
         n = 100_003 if not DRY[0] else 3001
         p0, g, buf0 = (rng.standard_normal(n).astype(dtype) for _ in range(3))
         m0, v0 = rng.random(n).astype(dtype), rng.random(n).astype(dtype)
-        for version in _numbered(cuda_loader.KERNELS["optim_update"]["versions"]):
+        for version in _versions("optim_update"):
             check_time(deadline)
             r = {"dtype": dtype.name, "case": "n=%d" % n, "version": version}
             try:
                 tol = 64 * eps
                 P, B = dev(p0.copy()), dev(buf0.copy())
-                plans.sgd_step(xp, launch, P, dev(g), B, 0.1, 0.9, 0.01,
+                optim.sgd_step(xp, launch, P, dev(g), B, 0.1, 0.9, 0.01,
                                version)
                 p1, b1 = p0.copy(), buf0.copy()
                 ref.sgd_step(p1, g, b1, 0.1, 0.9, 0.01)
                 P2, M, V = dev(p0.copy()), dev(m0.copy()), dev(v0.copy())
-                plans.adam_step(xp, launch, P2, dev(g), M, V, 5, 1e-2, 0.9, 0.999, 1e-8, 0.01,
+                optim.adam_step(xp, launch, P2, dev(g), M, V, 5, 1e-2, 0.9, 0.999, 1e-8, 0.01,
                                 version)
                 p2, m2, v2 = p0.copy(), m0.copy(), v0.copy()
                 ref.adam_step(p2, g, m2, v2, 5, 1e-2, 0.9, 0.999, 1e-8, 0.01)
@@ -291,7 +296,7 @@ def stage_verify(rec, deadline):
         for k, v in r.items():
             if k in ("dtype", "case", "version"):
                 continue
-            key = f"{k} v{r['version']} {r['dtype']}"
+            key = f"{k} {r['version']} {r['dtype']}"
             ok = isinstance(v, float) and v <= 1.0
             prev = verdict.get(key, (True, 0.0))
             verdict[key] = (prev[0] and ok, max(prev[1], v if isinstance(v, float) else np.inf))
@@ -504,8 +509,19 @@ def stage_step(rec, deadline):
 
 
 # ---------------------------------------------------------------------------------- bench
-CONV_VERSIONS = (1, 2, 3, 4, 5, 6)    # every numbered version
 CONV_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_weight")
+# (forward, backward-input, backward-weight) mixes timed on the VDSR layer beside the default:
+# the tensor-core engine on all three, and with warp_tiles' backward-weight (tf32x3's weight
+# tile wastes a quarter of its columns on VDSR: which wins?); Winograd forward and
+# backward-input with each weight pass
+MIXES = (("tf32x3", "tf32x3", "tf32x3"), ("tf32x3", "tf32x3", "warp_tiles"),
+         ("winograd", "winograd", "warp_tiles"), ("winograd", "winograd", "tf32x3"),
+         ("winograd", "winograd", "winograd"))
+
+
+def _mix_key(mix):
+    """The results key of a mix: "tf32x3+tf32x3+warp_tiles"."""
+    return "+".join(mix)
 
 LAYERS = [  # name, N, C, H, W, O, K, pad
     ("srcnn conv1 9x9 1->64", 128, 1, 33, 33, 64, 9, 0),
@@ -545,7 +561,7 @@ def stage_bench(rec, deadline):
     import cupy
     from tinysr.backend import cuda_loader
     from tinysr.backend import cupy_gpu as be
-    from tinysr.backend import launch_geometry as plans
+    from tinysr.kernels.conv2d_fwd import launch as fwd
     try:
         import torch
         import torch.nn.functional as tF
@@ -576,7 +592,7 @@ def stage_bench(rec, deadline):
             if need_gx:
                 be.conv2d_backward_input(GY, Wt, X.shape, 1, pad, "zeros")
             return be.conv2d_backward_weight(GY, X, Wt.shape, 1, pad, "zeros")
-        # "ours" is what the library runs: the DEFAULT_VERSION of each conv kernel
+        # "ours" is what the library runs: the default CUDA version of each conv kernel
         default = {k: cuda_loader.DEFAULT_VERSION[k] for k in CONV_KERNELS}
         r["ours_versions"] = default
         try:
@@ -587,18 +603,21 @@ def stage_bench(rec, deadline):
             r["ours_error"] = str(e)
         if name.startswith("vdsr"):  # the version ladder on the headline layer
             ladder = {}
-            # vN: what the plan picks; "v4 tile 64xBN": v4 forward / backward-input forced
-            # onto one of its two tiles (launch_geometry.v4_fwd_tile)
-            rungs = [(v, None) for v in CONV_VERSIONS] + [(4, 256), (4, 128)]
-            r["v4_auto_tile"] = plans.v4_fwd_tile(O, N * Ho * Wo, cuda_loader.sm_count())[1]
+            # a version: what its plan runs; "warp_tiles tile 64xBN": warp_tiles forward /
+            # backward-input forced onto one of its two tiles (conv2d_fwd/launch.py:
+            # warp_tile_for)
+            rungs = ([(v, None) for v in _versions("conv2d_fwd")]
+                     + [("warp_tiles", 256), ("warp_tiles", 128)])
+            r["warp_tiles_auto_tile"] = fwd.warp_tile_for(O, N * Ho * Wo,
+                                                          cuda_loader.sm_count()).BN
             r["sm_count"] = cuda_loader.sm_count()
             for v, tile in rungs:
                 check_time(deadline)
-                key = f"v{v}" if tile is None else f"v{v} tile 64x{tile}"
+                key = v if tile is None else f"{v} tile 64x{tile}"
                 try:
                     with be.use_versions(conv2d_fwd=v, conv2d_bwd_input=v,
-                                         conv2d_bwd_weight=v), plans.force_v4_tile(tile):
-                        reps = 3 if v == 1 else 10
+                                         conv2d_bwd_weight=v), fwd.force_warp_tile(tile):
+                        reps = 3 if v == "direct" else 10
                         ladder[key] = {
                             "fwd_ms": _time_cupy(ours_fwd, reps, 1),
                             "bwd_input_ms": _time_cupy(lambda: be.conv2d_backward_input(
@@ -608,20 +627,13 @@ def stage_bench(rec, deadline):
                 except Exception as e:   # noqa: BLE001
                     ladder[key] = {"error": str(e)}
             r["versions"] = ladder
-            try:    # the tensor-core engine on all three, and with backward-weight v4
-                # (v5's weight tile wastes a quarter of its columns on VDSR: which wins?)
-                with be.use_versions(conv2d_fwd=5, conv2d_bwd_input=5, conv2d_bwd_weight=5):
-                    r["v5_fwdbwd_ms"] = _time_cupy(ours_fb, 20)
-                with be.use_versions(conv2d_fwd=5, conv2d_bwd_input=5, conv2d_bwd_weight=4):
-                    r["v5_v4w_fwdbwd_ms"] = _time_cupy(ours_fb, 20)
-            except Exception as e:   # noqa: BLE001
-                r["v5_error"] = str(e)
-            try:    # Winograd (v6) forward and backward-input, with each weight pass
-                for vw in (4, 5, 6):
-                    with be.use_versions(conv2d_fwd=6, conv2d_bwd_input=6, conv2d_bwd_weight=vw):
-                        r[f"v6_v{vw}w_fwdbwd_ms"] = _time_cupy(ours_fb, 20)
-            except Exception as e:   # noqa: BLE001
-                r["v6_error"] = str(e)
+            r["mix_fwdbwd_ms"] = mixes = {}
+            for mix in MIXES:       # (forward, backward-input, backward-weight), see MIXES
+                try:
+                    with be.use_versions(**dict(zip(CONV_KERNELS, mix))):
+                        mixes[_mix_key(mix)] = _time_cupy(ours_fb, 20)
+                except Exception as e:   # noqa: BLE001
+                    r[f"{_mix_key(mix)}_error"] = str(e)
         if torch is not None:
             try:
                 xt = torch.as_tensor(X, device="cuda")
@@ -664,21 +676,13 @@ def stage_bench(rec, deadline):
     if vd and vd[0].get("ratio_fp32_fwdbwd"):
         rec["vdsr_fwdbwd_fp32_ratio"] = vd[0]["ratio_fp32_fwdbwd"]
         rec["vdsr_fwdbwd_at_least_0.8x"] = vd[0]["ratio_fp32_fwdbwd"] >= 0.8
-    if vd and vd[0].get("v5_fwdbwd_ms") and vd[0].get("cudnn_fp32_fwdbwd_ms"):
-        rec["vdsr_v5_fwdbwd_ms"] = vd[0]["v5_fwdbwd_ms"]
-        rec["vdsr_v5_fwdbwd_fp32_ratio"] = vd[0]["cudnn_fp32_fwdbwd_ms"] / vd[0]["v5_fwdbwd_ms"]
-        if vd[0].get("v5_v4w_fwdbwd_ms"):
-            rec["vdsr_v5_v4w_fwdbwd_ms"] = vd[0]["v5_v4w_fwdbwd_ms"]
-            rec["vdsr_v5_v4w_fwdbwd_fp32_ratio"] = (vd[0]["cudnn_fp32_fwdbwd_ms"] /
-                                                   vd[0]["v5_v4w_fwdbwd_ms"])
+    if vd and vd[0].get("cudnn_fp32_fwdbwd_ms"):     # each mix against cuDNN strict fp32
+        rec["vdsr_mixes_fwdbwd"] = {
+            key: {"ms": ms, "x_cudnn_fp32": vd[0]["cudnn_fp32_fwdbwd_ms"] / ms}
+            for key, ms in vd[0].get("mix_fwdbwd_ms", {}).items() if ms}
     if vd:
         rec["vdsr_fastest_verified_mix"] = fastest_verified_mix(vd[0])
     rec["bias_act_bwd"] = _bench_bias_act_backward(deadline)
-    for vw in (4, 5, 6):    # Winograd forward and backward-input with a weight-pass version
-        ms = vd[0].get(f"v6_v{vw}w_fwdbwd_ms") if vd else None
-        if ms and vd[0].get("cudnn_fp32_fwdbwd_ms"):
-            rec[f"vdsr_v6_v{vw}w_fwdbwd_ms"] = ms
-            rec[f"vdsr_v6_v{vw}w_fwdbwd_fp32_ratio"] = vd[0]["cudnn_fp32_fwdbwd_ms"] / ms
 
 
 def _bench_bias_act_backward(deadline, shape=(64, 64, 41, 41)):
@@ -686,7 +690,6 @@ def _bench_bias_act_backward(deadline, shape=(64, 64, 41, 41)):
     same two ops in PyTorch (where + sum over the non-channel axes), and as GB/s of its
     compulsory traffic (read gy and y, write gx)."""
     import cupy
-    from tinysr.backend import cuda_loader
     from tinysr.backend import cupy_gpu as be
     out = {"shape": list(shape)}
     rng = cupy.random.default_rng(3)
@@ -694,16 +697,16 @@ def _bench_bias_act_backward(deadline, shape=(64, 64, 41, 41)):
     Y = cupy.maximum(rng.standard_normal(shape, dtype=cupy.float32), 0)
     nbytes = 3 * GY.size * 4
     verdict = RESULTS["stages"].get("verify", {}).get("verdict", {})
-    for v in _numbered(cuda_loader.KERNELS["bias_act"]["versions"]):
+    for v in _versions("bias_act"):
         check_time(deadline)
         try:
             with be.use_versions(bias_act=v):
                 ms = _time_cupy(lambda: be.bias_act_backward(GY, Y, "relu", 0.0), 20)
-            out[f"v{v}"] = {"ms": ms, "GB_s": nbytes / ms / 1e6,
-                            "verified": all(verdict.get(f"bias_act v{v} {dt}", {}).get("pass")
-                                            for dt in ("float32", "float64"))}
+            out[v] = {"ms": ms, "GB_s": nbytes / ms / 1e6,
+                      "verified": all(verdict.get(f"bias_act {v} {dt}", {}).get("pass")
+                                      for dt in ("float32", "float64"))}
         except Exception as e:      # noqa: BLE001
-            out[f"v{v}"] = {"error": str(e)}
+            out[v] = {"error": str(e)}
     try:
         import torch
         gyt, yt = torch.as_tensor(GY, device="cuda"), torch.as_tensor(Y, device="cuda")
@@ -723,15 +726,15 @@ def _bench_bias_act_backward(deadline, shape=(64, 64, 41, 41)):
 def fastest_verified_mix(row):
     """Of the (forward, backward-input, backward-weight) version mixes timed on the VDSR
     layer, the fastest whose every version passed verify in float32 and float64: what
-    DEFAULT_VERSION should say on this card (None if nothing qualifies)."""
+    default CUDA versions (kernels/<kernel>/versions.py: DEFAULT) should say on this card
+    (None if nothing qualifies)."""
     verdict = RESULTS["stages"].get("verify", {}).get("verdict", {})
     default = tuple(row.get("ours_versions", {}).get(k) for k in CONV_KERNELS)
-    timed = {default: row.get("ours_fwdbwd_ms"), (5, 5, 5): row.get("v5_fwdbwd_ms"),
-             (5, 5, 4): row.get("v5_v4w_fwdbwd_ms"), (6, 6, 4): row.get("v6_v4w_fwdbwd_ms"),
-             (6, 6, 5): row.get("v6_v5w_fwdbwd_ms"), (6, 6, 6): row.get("v6_v6w_fwdbwd_ms")}
+    timed = {mix: row.get("mix_fwdbwd_ms", {}).get(_mix_key(mix)) for mix in MIXES}
+    timed[default] = row.get("ours_fwdbwd_ms")
 
     def verified(mix):
-        return all(verdict.get(f"{k} v{v} {dt}", {}).get("pass")
+        return all(verdict.get(f"{k} {v} {dt}", {}).get("pass")
                    for k, v in zip(CONV_KERNELS, mix) for dt in ("float32", "float64"))
     ok = {mix: ms for mix, ms in timed.items() if ms and verified(mix)}
     if not ok:
@@ -792,7 +795,7 @@ def write_summary():
         lines += ["", "## Convolution vs cuDNN (float32 data; ours has no TF32 path, so its "
                   "numbers are the same in both columns)", "",
                   "ours = the default versions: " +
-                  (", ".join(f"{k} v{v}" for k, v in vers.items()) or "?"), "",
+                  (", ".join(f"{k} {v}" for k, v in vers.items()) or "?"), "",
                   "| layer | pass | ours ms | ours TFLOP/s | cuDNN fp32 ms | x cuDNN fp32 | "
                   "cuDNN TF32 ms | x cuDNN TF32 |", "|---|---|---|---|---|---|---|---|"]
         for r in b["rows"]:
@@ -806,8 +809,8 @@ def write_summary():
                     f"{_fmt(r.get(f'ratio_tf32_{key}'), '.2f')} |")
         for r in b["rows"]:
             if "versions" in r:
-                lines += ["", f"Version ladder, {r['layer']} (ms; v4 forward-engine tile "
-                          f"picked: 64x{r.get('v4_auto_tile', '?')} on "
+                lines += ["", f"Version ladder, {r['layer']} (ms; warp_tiles forward-engine "
+                          f"tile picked: 64x{r.get('warp_tiles_auto_tile', '?')} on "
                           f"{r.get('sm_count', '?')} SMs):", "",
                           "| version | fwd | bwd input | bwd weight |", "|---|---|---|---|"]
                 for ver, d in r["versions"].items():
@@ -816,27 +819,19 @@ def write_summary():
         lines.append("")
         lines.append("x cuDNN = cuDNN ms / ours ms (above 1: ours is faster). "
                      f"VDSR fwd+bwd >= 0.8x cuDNN fp32: {b.get('vdsr_fwdbwd_at_least_0.8x')}")
-        if b.get("vdsr_v5_fwdbwd_ms"):
-            lines.append(f"VDSR fwd+bwd with v5 (3xTF32 tensor cores, float32-accurate): "
-                         f"{b['vdsr_v5_fwdbwd_ms']:.3f} ms = "
-                         f"{b['vdsr_v5_fwdbwd_fp32_ratio']:.2f}x cuDNN fp32")
-        if b.get("vdsr_v5_v4w_fwdbwd_ms"):
-            lines.append(f"VDSR fwd+bwd with v5 forward and backward-input, v4 backward-weight: "
-                         f"{b['vdsr_v5_v4w_fwdbwd_ms']:.3f} ms = "
-                         f"{b['vdsr_v5_v4w_fwdbwd_fp32_ratio']:.2f}x cuDNN fp32")
-        for vw in (4, 5, 6):
-            if b.get(f"vdsr_v6_v{vw}w_fwdbwd_ms"):
-                lines.append(f"VDSR fwd+bwd with v6 (Winograd F(4x4, 3x3)) forward and "
-                             f"backward-input, v{vw} backward-weight: "
-                             f"{b[f'vdsr_v6_v{vw}w_fwdbwd_ms']:.3f} ms = "
-                             f"{b[f'vdsr_v6_v{vw}w_fwdbwd_fp32_ratio']:.2f}x cuDNN fp32")
+        for key, d in (b.get("vdsr_mixes_fwdbwd") or {}).items():
+            f, bi, bw = key.split("+")
+            lines.append(f"VDSR fwd+bwd with {f} forward, {bi} backward-input, {bw} "
+                         f"backward-weight (tf32x3: 3xTF32 tensor cores, float32-accurate; "
+                         f"winograd: F(4x4, 3x3)): {d['ms']:.3f} ms = "
+                         f"{d['x_cudnn_fp32']:.2f}x cuDNN fp32")
         best = b.get("vdsr_fastest_verified_mix")
         if best:
             lines.append("Fastest verified mix on the VDSR layer (fwd, bwd-input, bwd-weight): "
-                         + ", ".join(f"{k} v{v}" for k, v in best["versions"].items())
+                         + ", ".join(f"{k} {v}" for k, v in best["versions"].items())
                          + f": {best['fwdbwd_ms']:.3f} ms = "
                          + f"{_fmt(best['x_cudnn_fp32'], '.2f')}x cuDNN fp32 "
-                         "(set DEFAULT_VERSION in tinysr/backend/cuda_loader.py to it)")
+                         "(set DEFAULT[\"cuda\"] in kernels/<kernel>/versions.py to it)")
         ba = b.get("bias_act_bwd") or {}
         timed = [(k, d) for k, d in ba.items() if isinstance(d, dict) and "ms" in d]
         failed = [(k, d) for k, d in ba.items() if isinstance(d, dict) and "error" in d]
@@ -851,9 +846,10 @@ def write_summary():
             lines += [f"| {k} | error: {d['error'][:80]} | | | |" for k, d in failed]
             if ba.get("fastest_verified"):
                 lines.append(f"Fastest verified bias_act: {ba['fastest_verified']} "
-                             "(DEFAULT_VERSION['bias_act'] in tinysr/backend/cuda_loader.py)")
+                             "(DEFAULT[\"cuda\"] in kernels/bias_act/versions.py)")
         with open(os.path.join(OUT, "bench.csv"), "w") as f:
-            keys = sorted({k for r in b["rows"] for k in r if k not in ("versions", "torch_error")})
+            keys = sorted({k for r in b["rows"] for k in r
+                           if k not in ("versions", "mix_fwdbwd_ms", "torch_error")})
             f.write(",".join(keys) + "\n")
             for r in b["rows"]:
                 f.write(",".join(str(r.get(k, "")).replace(",", ";") for k in keys) + "\n")

@@ -72,7 +72,7 @@ echo "gpu_bench exit code ${PIPESTATUS[0]}" | tee -a "$OUT/gpu_bench.txt"
 
 echo "== 4. compute-sanitizer  ($(left) s left)" | tee "$OUT/sanitizer.txt"
 SAN="$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)"
-SMALL='f32 and not 4x64x41 and not 8x1x33 and not vdsr16'
+SMALL='f32] and not 4x64x41 and not 8x1x33 and not vdsr16'   # f32]: not tf32x3-f64
 if [ -z "$SAN" ]; then
   echo "compute-sanitizer not found: skipped" | tee -a "$OUT/sanitizer.txt"
 else
@@ -80,7 +80,7 @@ else
     L=$(( $(left) - 15 )); [ "$L" -gt 150 ] && L=150
     if [ "$L" -lt 40 ]; then echo "$tool: skipped, $(left) s left" | tee -a "$OUT/sanitizer.txt"; continue; fi
     if [ "$tool" = memcheck ]; then K="$SMALL and (conv_versions or bias_act_versions or optim_versions)"
-    else K="$SMALL and conv_versions and (-4- or -5- or -6-) and 2x3x7x9"; fi
+    else K="$SMALL and conv_versions and (-warp_tiles- or -tf32x3- or -winograd-) and 2x3x7x9"; fi
     echo "-- $tool (limit $L s): -k \"$K\"" >> "$OUT/sanitizer.txt"
     TINYSR_CUPY_NO_POOL=1 timeout "$L" "$SAN" --tool "$tool" --error-exitcode 99 --print-limit 20 \
         "$PY" -m pytest -m gpu tests/test_gpu.py -q -x -p no:cacheprovider -k "$K" \

@@ -291,7 +291,7 @@ typedef WarpTileConfig<2, 2> Tile64x128w;            // 128 threads, BK = 4 (see
 typedef WarpTileConfig<2, 3> Tile64x192;             // 192 threads, BK = 6
 
 // Why a second forward tile (Tile64x128w, used by the "v4" forward and backward-input
-// when the launch plan's wave model prefers it; launch_geometry.v4_fwd_tile): float v4
+// when the launch plan's wave model prefers it; conv2d_fwd/launch.py: warp_tile_for): float v4
 // needs 128 registers a thread, so an SM holds 16 warps whatever the block shape
 // (2 x 256 or 4 x 128 threads). The wave count ceil(blocks / slots) is therefore the same
 // for both tiles (VDSR: 421 / 264 and 841 / 528 both give 1.59 -> 2 waves); what the
@@ -425,7 +425,7 @@ __device__ __forceinline__ void gemm_mainloop_v4(Gather& g, int nslices, T (&acc
 //    Why a shared table and not registers: 8 columns x (offset, h, w) would be 24 more
 //    registers on top of 64 accumulators and the fragments, past the 128 that two blocks
 //    per SM allow (ptxas spills). (ch, cw) are packed into one int, 16 bits each: images
-//    up to 32767 pixels a side (the launch plans run v3 beyond).
+//    up to 32767 pixels a side (the launch plans run v3 beyond: each versions.py).
 //    Columns past the end of the problem are clamped to the last column by the caller:
 //    they load real (finite) data into accumulators that are never stored, and need no
 //    test. Rows past the end (k >= K) pass k_ok = false and load zeros.

@@ -1,4 +1,5 @@
-"""Helpers shared by the CPU (Numba) kernels: conv geometry, padding codes and work buffers.
+"""Helpers shared by the CPU (Numba) kernels: work buffers, BLAS thread pinning, and (from
+conv_common.py) conv geometry and padding codes.
 
 Every kernel folder imports from here, so the index math is written once.
 """
@@ -13,26 +14,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numba  # noqa: E402  (after the environment setting above)
 import numpy as np
 
-# Padding modes travel into Numba kernels as small ints (Numba compiles one version per
-# argument type, and an int keeps the signature the same for both modes).
-ZEROS, REPLICATE = 0, 1
-
-
-def padding_code(padding_mode):
-    if padding_mode == "zeros":
-        return ZEROS
-    if padding_mode == "replicate":
-        return REPLICATE
-    raise ValueError(f"padding_mode must be 'zeros' or 'replicate', got {padding_mode!r}")
-
-
-def conv_out(size, kernel, stride, padding):
-    """Output length of a convolution: floor((size + 2*padding - kernel) / stride) + 1."""
-    out = (size + 2 * padding - kernel) // stride + 1
-    if out < 1:
-        raise ValueError(f"convolution output would be empty: input {size}, kernel {kernel}, "
-                         f"stride {stride}, padding {padding}")
-    return out
+# Conv geometry (output size, padding codes) is shared with the CUDA plans and the NumPy
+# reference: conv_common.py. Re-exported here for the Numba kernels.
+from .conv_common import REPLICATE, ZEROS, conv_out, padding_code  # noqa: E402,F401
 
 
 def empty(shape, dtype):

@@ -1,5 +1,6 @@
-"""What every CPU kernel folder's check.py and bench.py share: the error-bound check and
-interleaved timing. Run a folder's scripts as modules, e.g.
+"""What every kernel folder's check.py and bench.py share: the error-bound check and
+interleaved timing (cuda_tools.py adds the device for the CUDA versions). Run a folder's
+scripts as modules, e.g.
 
     python -m tinysr.kernels.conv2d_fwd.check
     python -m tinysr.kernels.conv2d_fwd.bench
@@ -22,9 +23,13 @@ UNIT = {np.dtype(np.float32): 2.0 ** -24, np.dtype(np.float64): 2.0 ** -53}
 
 def check_bound(name, got, ref, magnitude, terms):
     """|got - ref| <= (terms + 2) * u * magnitude, elementwise; print the worst index."""
-    got64 = got.astype(np.float64)
-    bound = (terms + 2) * UNIT[got.dtype] * magnitude + 1e-300
-    ratio = np.abs(got64 - ref) / bound
+    return check_within(name, got, ref, (terms + 2) * UNIT[np.dtype(got.dtype)] * magnitude)
+
+
+def check_within(name, got, ref, bound):
+    """|got - ref| <= bound, elementwise (an unwritten NaN fails); print the worst index."""
+    got64 = np.asarray(got).astype(np.float64)
+    ratio = np.abs(got64 - ref) / (bound + 1e-300)
     ratio[~np.isfinite(got64)] = np.inf
     worst = np.unravel_index(np.argmax(ratio), ratio.shape)
     ok = bool(np.all(ratio <= 1))

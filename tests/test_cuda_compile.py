@@ -8,9 +8,11 @@ test output. Without nvcc it falls back to NVRTC from the nvidia-cuda-nvrtc whee
 register report), and without either it skips with the reason. Builds are cached in
 $TINYSR_CACHE/nvcc by the hash of the source and the compiler version.
 
-test_launches_fit_sm90 then runs every launch plan (tinysr/backend/launch_geometry.py) on
-the library's real shapes with a recording launcher and holds each grid and block against
+test_launches_fit_sm90 then runs every launch plan (kernels/<name>/launch.py) on the
+library's real shapes with a recording launcher and holds each grid and block against
 sm_90's limits, the compiled registers and shared memory, and the PTX launch bounds.
+test_tile_constants_match_the_cuda_sources holds the tile sizes the plans use
+(kernels/launch_common.py, read from common.cuh) against the .cu text.
 """
 import ctypes
 import glob
@@ -63,7 +65,7 @@ def find_nvrtc():
 def instantiated_source(kernel):
     """What the loader compiles, plus explicit instantiations of every entry and type."""
     lines = [cuda_loader.source(kernel), "", "// explicit instantiations for the compile test"]
-    for names in cuda_loader.KERNELS[kernel]["versions"].values():
+    for names in cuda_loader.programs(kernel).values():
         for entry in names:
             for ctype in ("float", "double"):
                 params = ", ".join(k.replace("T", ctype) for k in cuda_loader.SIGNATURES[entry])
@@ -138,7 +140,7 @@ def compile_nvrtc(lib_path, kernel):
 
 
 def _expected(kernel):
-    return {(e, t) for names in cuda_loader.KERNELS[kernel]["versions"].values()
+    return {(e, t) for names in cuda_loader.programs(kernel).values()
             for e in names for t in ("float", "double")}
 
 
@@ -176,8 +178,7 @@ def test_cu_compiles(kernel, capsys, record_property):
 
 
 def _files(kernel):
-    f = cuda_loader.KERNELS[kernel]["file"]
-    return (f,) if isinstance(f, str) else tuple(f)
+    return tuple(cuda_loader.KERNELS[kernel]["file"])
 
 
 def test_compile_summary(capsys):
@@ -207,10 +208,10 @@ def test_compile_summary(capsys):
     missing = {k: sorted(expected[k] - set(r)) for k, r in COMPILED.items() if expected[k] - set(r)}
     assert not missing, f"instantiations not compiled: {missing}"
     inst = sum(len(e) for e in expected.values())
-    n_entries = len({e for k in COMPILED for names in cuda_loader.KERNELS[k]["versions"].values()
+    n_entries = len({e for k in COMPILED for names in cuda_loader.programs(k).values()
                      for e in names})
     assert inst == 2 * n_entries, "an entry name is shared by two programs"
-    versions = {(k, v) for k in COMPILED for v in cuda_loader.KERNELS[k]["versions"]}
+    versions = {(k, v) for k in COMPILED for v in cuda_loader.programs(k)}
 
     reports = {(e, t): r for k in COMPILED for (e, t), r in COMPILED[k].items() if (e, t) in expected[k]}
     with_nvcc = all(r is not None for r in reports.values())
@@ -332,37 +333,38 @@ LAUNCH_OPTIM = [1, 1_000_003, 2**27]
 _DT = {"f": np.float32, "d": np.float64}
 
 
-def _numbered(kernel):
-    return [v for v in cuda_loader.KERNELS[kernel]["versions"] if isinstance(v, int)]
-
-
 def record_launches(sms):
-    from tinysr.backend import launch_geometry as plans
+    from tinysr.kernels import launch_common as tiles
+    from tinysr.kernels.bias_act import launch as bias_act
+    from tinysr.kernels.conv2d_bwd_input import launch as bwd_input
+    from tinysr.kernels.conv2d_bwd_weight import launch as bwd_weight
+    from tinysr.kernels.conv2d_fwd import launch as fwd
+    from tinysr.kernels.optim_update import launch as optim
     rec = RecordingLauncher(sms)
-    conv_versions = _numbered("conv2d_fwd")
+    warp_tiles = (None, tiles.WARP_TILE.BN, tiles.WARP_TILE_SMALL.BN)
     for name, xs, ws, s, p, mode, dts in LAUNCH_CONVS:
         for dt in (_DT[c] for c in dts):
             x, w = np.zeros(xs, dt), np.zeros(ws, dt)   # calloc: pages stay untouched
             Ho, Wo = ((xs[i] + 2 * p - ws[i]) // s + 1 for i in (2, 3))
             gy = np.zeros((xs[0], ws[0], Ho, Wo), dt)
-            for v in conv_versions:
-                for tile in ((None, plans.V4_BN, plans.V4N_BN) if v == 4 else (None,)):
-                    with plans.force_v4_tile(tile):
-                        plans.conv2d_forward(np, rec, x, w, s, p, mode, v)
-                        plans.conv2d_backward_input(np, rec, gy, w, xs, s, p, mode, v)
-                        plans.conv2d_backward_weight(np, rec, gy, x, ws, s, p, mode, v)
+            for v in cuda_loader.versions("conv2d_fwd"):
+                for tile in (warp_tiles if v == "warp_tiles" else (None,)):
+                    with fwd.force_warp_tile(tile):
+                        fwd.conv2d_forward(np, rec, x, w, s, p, mode, v)
+                        bwd_input.conv2d_backward_input(np, rec, gy, w, xs, s, p, mode, v)
+                        bwd_weight.conv2d_backward_weight(np, rec, gy, x, ws, s, p, mode, v)
     for shape in LAUNCH_ACTS:
         for dt in (np.float32, np.float64):
             x, b = np.zeros(shape, dt), np.zeros(shape[1], dt)
-            for v in _numbered("bias_act"):
-                plans.bias_act_forward(np, rec, x, b, "relu", 0.0, v)
-                plans.bias_act_backward(np, rec, x, x, "relu", 0.0, v)
+            for v in cuda_loader.versions("bias_act"):
+                bias_act.bias_act_forward(np, rec, x, b, "relu", 0.0, v)
+                bias_act.bias_act_backward(np, rec, x, x, "relu", 0.0, v)
     for n in LAUNCH_OPTIM:
         for dt in (np.float32, np.float64):
             a = np.zeros(n, dt)
-            for v in _numbered("optim_update"):
-                plans.sgd_step(np, rec, a, a, a, 0.1, 0.9, 0.0, v)
-                plans.adam_step(np, rec, a, a, a, a, 3, 1e-3, 0.9, 0.999, 1e-8, 0.0, v)
+            for v in cuda_loader.versions("optim_update"):
+                optim.sgd_step(np, rec, a, a, a, 0.1, 0.9, 0.0, v)
+                optim.adam_step(np, rec, a, a, a, a, 3, 1e-3, 0.9, 0.999, 1e-8, 0.0, v)
     return rec.calls
 
 
@@ -370,9 +372,10 @@ def record_launches(sms):
 def test_launches_fit_sm90(sms, capsys):
     """Every launch of every plan fits sm_90 and the compiled kernel; every entry is
     launched somewhere; each entry reaches the blocks per SM its __launch_bounds__ asks
-    for; and the v4 forward engine holds the resident warps its tile cost model assumes
-    (launch_geometry.V4_SM_WARPS)."""
-    from tinysr.backend import launch_geometry as plans
+    for; and the warp_tiles forward engine holds the resident warps its tile cost model
+    assumes (kernels/conv2d_fwd/launch.py: WARP_SM_WARPS)."""
+    from tinysr.kernels import launch_common as tiles
+    from tinysr.kernels.conv2d_fwd import launch as fwd
     nvcc = find_nvcc()
     if nvcc is None:
         pytest.skip("needs nvcc for the register report and the PTX launch bounds")
@@ -400,7 +403,7 @@ def test_launches_fit_sm90(sms, capsys):
             problems.append(f"{where}: {r['registers']} registers x {threads} threads do "
                             "not fit one SM")
     assert not problems, "\n".join(sorted(set(problems)))
-    expected = {(e, t) for vs in cuda_loader.KERNELS.values() for names in vs["versions"].values()
+    expected = {(e, t) for k in cuda_loader.KERNELS for names in cuda_loader.programs(k).values()
                 for e in names for t in ("float", "double")}
     assert expected - seen == set(), f"never launched by a plan: {sorted(expected - seen)}"
     for (entry, ctype), bd in sorted(bounds.items()):
@@ -409,17 +412,50 @@ def test_launches_fit_sm90(sms, capsys):
             got = blocks_per_sm(bd["maxntid"], r["registers"], r["smem"])
             assert got >= bd["minctas"], (f"{entry}<{ctype}>: __launch_bounds__ asks for "
                                           f"{bd['minctas']} blocks per SM, fits {got}")
-    for entry, threads in (("conv2d_fwd_v4", plans.V4_THREADS),
-                           ("conv2d_fwd_v4_n128", plans.V4N_THREADS),
-                           ("conv2d_bwd_input_v4", plans.V4_THREADS),
-                           ("conv2d_bwd_input_v4_n128", plans.V4N_THREADS)):
+    for entry, threads in (("conv2d_fwd_v4", tiles.WARP_TILE.THREADS),
+                           ("conv2d_fwd_v4_n128", tiles.WARP_TILE_SMALL.THREADS),
+                           ("conv2d_bwd_input_v4", tiles.WARP_TILE.THREADS),
+                           ("conv2d_bwd_input_v4_n128", tiles.WARP_TILE_SMALL.THREADS)):
         for dtype, ctype in cuda_loader.CTYPES.items():
             r = report[(entry, ctype)]
             warps = blocks_per_sm(threads, r["registers"], r["smem"]) * threads // 32
-            assert warps == plans.V4_SM_WARPS[dtype], (
+            assert warps == fwd.WARP_SM_WARPS[dtype], (
                 f"{entry}<{ctype}> holds {warps} warps per SM as compiled "
-                f"({r['registers']} registers); V4_SM_WARPS says {plans.V4_SM_WARPS[dtype]}")
+                f"({r['registers']} registers); WARP_SM_WARPS says {fwd.WARP_SM_WARPS[dtype]}")
     with capsys.disabled():
         print(f"\n[launch limits, {sms} SMs] {len(calls)} launches of {len(seen)} "
               f"instantiations from {len(LAUNCH_CONVS)} conv shapes, {len(LAUNCH_ACTS)} "
               f"activations, {len(LAUNCH_OPTIM)} optimiser sizes: all fit sm_90")
+
+
+# ------------------------------------------------------------------ tiles: one source
+def test_tile_constants_match_the_cuda_sources():
+    """The launch plans' tile sizes (kernels/launch_common.py) are read from common.cuh's
+    typedefs with the structs' own formulas; the two tiles written inside .cu files are
+    defined once in Python and held here against the source text. No compiler needed."""
+    import re
+
+    from tinysr.kernels import launch_common as tiles
+    common = cuda_loader.read_text("common.cuh")
+    # the formulas parse_tiles applies are the structs' (a changed struct fails here)
+    assert "static constexpr int THREADS = (BM / TM) * (BN / TN);" in common
+    assert "static constexpr int BM = 32 * WM, BN = 64 * WN, TM = 8, TN = 8;" in common
+    assert "static constexpr int THREADS = 32 * WM * WN;" in common
+    assert common.count("static constexpr int BK = THREADS / 32;") == 2
+    assert tiles.REG_TILE == (64, 128, 256, 8)
+    assert tiles.WARP_TILE == (64, 256, 256, 8)
+    assert tiles.WARP_TILE_SMALL == (64, 128, 128, 4)
+    assert tiles.WARP_TILE_W == (64, 192, 192, 6)
+    assert (tiles.WG_M, tiles.WG_R, tiles.WG_XI) == (4, 3, 36)
+    # smem_tiles: the v2 kernels' 16 x 16 shared tiles (and 16 x 16 blocks)
+    t = tiles.SMEM_TILE
+    for kernel in ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_weight"):
+        text = cuda_loader.read_text(f"{kernel}/{kernel}.cu")
+        assert re.search(rf"__shared__ T As\[{t}\]\[{t + 1}\];", text), kernel
+        assert re.search(rf"__shared__ T Bs\[{t}\]\[{t + 1}\];", text), kernel
+    # the winograd weight-gradient GEMM: 64 x 64 tiles, k slices of 16, 256 threads
+    text = cuda_loader.read_text("conv2d_bwd_weight/winograd_bwd_weight.cu")
+    assert (f"constexpr int BM = {tiles.WINOGRAD_W_TILE}, BN = {tiles.WINOGRAD_W_TILE}, "
+            f"BK = {tiles.WINOGRAD_W_BK}," in text)
+    assert re.search(rf"__launch_bounds__\({tiles.WINOGRAD_W_THREADS}\)\s*"
+                     r"conv2d_bwd_weight_v6_gemm", text)

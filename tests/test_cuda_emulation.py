@@ -2,19 +2,20 @@
 
 The .cu text is compiled as C++ (kernels/emulator/cuda_shim.h: a block's threads are
 OpenMP threads, __syncthreads() a barrier, __shared__ per block) and launched through the
-SAME launch plans (tinysr/backend/launch_geometry.py) that the CuPy backend uses, so the
-grids, split-K partial buffers, reduction and replicate fold are checked too. Outputs are
+SAME launch plans (kernels/<name>/launch.py) that the CuPy backend uses, so the grids,
+split-K partial buffers, reduction and replicate fold are checked too. Outputs are
 poisoned with NaN before each launch. Tolerances come from the error bound of a sum of K
 products: |y - ref| <= c * K * eps * (|w| conv |x|), with the reference in float64 on the
 same (rounded) inputs. Shapes are tiny but cross every tile edge: 1, 3, 17, 23, 66 channels;
 66 and 70 output channels (> one 64-row tile); 162 pixels (> one 128-column tile), 270
-and 396 (> one v4 256-column tile); 207 and 242 weight columns (> one v4 backward-weight
-192-column tile); kernels 1 to 11; stride 2; padding wider than the image. The v4
-64 x 128 tile (forward and backward-input) is forced on the stride-1 cases past 128
-pixels (test_conv_v4_n128_tile) and must match the 64 x 256 tile bit for bit.
+and 396 (> one warp_tiles 256-column tile); 207 and 242 weight columns (> one warp_tiles
+backward-weight 192-column tile); kernels 1 to 11; stride 2; padding wider than the image.
+The warp_tiles 64 x 128 tile (forward and backward-input) is forced on the stride-1 cases
+past 128 pixels (test_conv_warp_tiles_n128_tile) and must match the 64 x 256 tile bit for
+bit.
 test_conv_random_shapes, test_bias_act_random_shapes and test_optim_update_random_sizes
 add hypothesis-drawn shapes and data for every version (12 examples each in CI; the
-convolutions passed 400 when v5 backward-weight was added).
+convolutions passed 400 when tf32x3 backward-weight was added).
 """
 import importlib.util
 import pathlib
@@ -26,9 +27,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinysr.backend import cuda_loader
-from tinysr.backend import launch_geometry as plans
 from tinysr.backend import numpy_ref as ref
-from tinysr.kernels.conv2d_fwd.winograd_matrices import winograd_tile_count
+from tinysr.kernels import launch_common as tiles
+from tinysr.kernels.bias_act import launch as bias_act
+from tinysr.kernels.conv2d_bwd_input import launch as bwd_input
+from tinysr.kernels.conv2d_bwd_weight import launch as bwd_weight
+from tinysr.kernels.conv2d_fwd import launch as fwd
+from tinysr.kernels.optim_update import launch as optim
+from tinysr.kernels.winograd_common import winograd_tile_count
 from tinysr.testing import conv_error_bound
 
 HARNESS = pathlib.Path(str(cuda_loader.kernel_dir())) / "emulator" / "harness.py"
@@ -94,7 +100,7 @@ CONV_CASES = [
     (1, 2, 12, 13, 3, 11, 1, 5, "zeros"),
     (1, 2, 14, 12, 3, 11, 2, 0, "replicate"),
     (3, 5, 8, 7, 9, 4, 2, 1, "zeros"),
-    # past one v4 tile (64 x 256; 64 x 192 for backward-weight) in every direction:
+    # past one warp_tiles tile (64 x 256; 64 x 192 for backward-weight) in every direction:
     # 396 pixels, 70 output channels, 23*9 = 207 weight columns; 270 pixels, 66 channels
     (3, 23, 11, 12, 70, 3, 1, 1, "replicate"),
     (3, 66, 9, 10, 5, 3, 1, 1, "zeros"),
@@ -116,10 +122,10 @@ def check_forward(emu, case, version, dtype, seed=0):
     N, C, H, W, O, K, s, p, mode = case
     x, w, _ = _conv_inputs(case, dtype, seed)
     x64, w64 = x.astype(np.float64), w.astype(np.float64)
-    y = plans.conv2d_forward(XP, emu.launch, x, w, s, p, mode, version)
+    y = fwd.conv2d_forward(XP, emu.launch, x, w, s, p, mode, version)
     want = ref.conv2d_forward(x64, w64, s, p, mode)
-    bound = conv_error_bound("conv2d_fwd", version, x, w, x.shape, s, p, mode)  # v6: Winograd's
-    assert_close(f"conv2d_fwd v{version} {case}", y, want, bound + 1e-300)
+    bound = conv_error_bound("conv2d_fwd", version, x, w, x.shape, s, p, mode)  # winograd's own
+    assert_close(f"conv2d_fwd {version} {case}", y, want, bound + 1e-300)
     EMULATED.add(("conv2d_fwd", version))
 
 
@@ -127,10 +133,10 @@ def check_backward_input(emu, case, version, dtype, seed=0):
     N, C, H, W, O, K, s, p, mode = case
     x, w, gy = _conv_inputs(case, dtype, seed)
     gy64, w64 = gy.astype(np.float64), w.astype(np.float64)
-    gx = plans.conv2d_backward_input(XP, emu.launch, gy, w, x.shape, s, p, mode, version)
+    gx = bwd_input.conv2d_backward_input(XP, emu.launch, gy, w, x.shape, s, p, mode, version)
     want = ref.conv2d_backward_input(gy64, w64, x.shape, s, p, mode)
     bound = conv_error_bound("conv2d_bwd_input", version, gy, w, x.shape, s, p, mode)
-    assert_close(f"conv2d_bwd_input v{version} {case}", gx, want, bound + 1e-300)
+    assert_close(f"conv2d_bwd_input {version} {case}", gx, want, bound + 1e-300)
     EMULATED.add(("conv2d_bwd_input", version))
 
 
@@ -138,21 +144,25 @@ def check_backward_weight(emu, case, version, dtype, seed=0):
     N, C, H, W, O, K, s, p, mode = case
     x, w, gy = _conv_inputs(case, dtype, seed)
     gy64, x64 = gy.astype(np.float64), x.astype(np.float64)
-    gw, gb = plans.conv2d_backward_weight(XP, emu.launch, gy, x, w.shape, s, p, mode, version)
+    gw, gb = bwd_weight.conv2d_backward_weight(XP, emu.launch, gy, x, w.shape, s, p, mode,
+                                               version)
     want_w, want_b = ref.conv2d_backward_weight(gy64, x64, w.shape, s, p, mode)
     scale_w, scale_b = ref.conv2d_backward_weight(np.abs(gy64), np.abs(x64), w.shape, s, p, mode)
     terms = gy.size // O + 64                   # pixels, plus the split-K partial sums
-    # gw goes through the GEMM engine (3xTF32 for float v5, Winograd for v6); gb is a
-    # plain float sum
+    # gw goes through the GEMM engine (3xTF32 for float tf32x3, Winograd for winograd); gb
+    # is a plain float sum
     bound_w = conv_error_bound("conv2d_bwd_weight", version, gy, x, w.shape, s, p, mode)
-    assert_close(f"conv2d_bwd_weight v{version} gw {case}", gw, want_w, bound_w + 1e-300)
-    assert_close(f"conv2d_bwd_weight v{version} gb {case}", gb, want_b,
+    assert_close(f"conv2d_bwd_weight {version} gw {case}", gw, want_w, bound_w + 1e-300)
+    assert_close(f"conv2d_bwd_weight {version} gb {case}", gb, want_b,
                  2 * terms * EPS[dtype] * scale_b + 1e-300)
     EMULATED.add(("conv2d_bwd_weight", version))
 
 
 DTYPES = pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-VERSIONS = pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
+CONV_VERSIONS = cuda_loader.versions("conv2d_fwd")    # direct .. winograd, the .cu ladder
+assert CONV_VERSIONS == cuda_loader.versions("conv2d_bwd_input") == \
+    cuda_loader.versions("conv2d_bwd_weight")
+VERSIONS = pytest.mark.parametrize("version", CONV_VERSIONS)
 CASES = pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
 
 
@@ -170,7 +180,7 @@ def test_conv_backward_input(emu, case, version, dtype):
     check_backward_input(emu, case, version, dtype)
 
 
-# v6 past one GEMM tile in every direction: 4 * 9 * 9 = 324 tiles (> 256 columns),
+# winograd past one GEMM tile in every direction: 4 * 9 * 9 = 324 tiles (> 256 columns),
 # 65 output channels (> 64 rows), 9 and 65 input channels (more than one 8-deep slice,
 # a partial last slice); odd sides whose last tile row and column are partial
 WINOGRAD_CASES = [(4, 9, 33, 35, 65, 3, 1, 1, "zeros"), (2, 65, 13, 11, 9, 3, 1, 1, "zeros"),
@@ -180,40 +190,43 @@ WINOGRAD_CASES = [(4, 9, 33, 35, 65, 3, 1, 1, "zeros"), (2, 65, 13, 11, 9, 3, 1,
 @DTYPES
 @pytest.mark.parametrize("case", WINOGRAD_CASES,
                          ids=["x".join(map(str, c[:8])) + "-" + c[8] for c in WINOGRAD_CASES])
-def test_conv_winograd_v6(emu, case, dtype):
-    assert plans.winograd_applies(case[5], case[5], case[6])
-    check_forward(emu, case, 6, dtype)
-    check_backward_input(emu, case, 6, dtype)
-    check_backward_weight(emu, case, 6, dtype)
+def test_conv_winograd(emu, case, dtype):
+    N, C, H, W, O, K, s, p, mode = case
+    assert fwd.plan((N, C, H, W), (O, C, K, K), s, p, mode, "winograd").runs == "winograd"
+    check_forward(emu, case, "winograd", dtype)
+    check_backward_input(emu, case, "winograd", dtype)
+    check_backward_weight(emu, case, "winograd", dtype)
 
 
 def test_winograd_weight_splits_exercised():
-    """A v6 case above splits the weight gradient's tile sum over several blocks."""
+    """A winograd case above splits the weight gradient's tile sum over several blocks."""
     def splits(c):
         N, C, H, W, O, K, s, p, mode = c
         gy_shape = (N, O, H + 2 * p - K + 1, W + 2 * p - K + 1)
-        return plans.winograd_weight_splits(O, C, winograd_tile_count(gy_shape, K))[0]
+        return bwd_weight.winograd_weight_splits(O, C, winograd_tile_count(gy_shape, K))[0]
     assert max(splits(c) for c in WINOGRAD_CASES) > 1 and min(splits(c) for c in WINOGRAD_CASES) == 1
 
 
-def test_winograd_v6_runs_where_it_applies():
-    """v6 launches the Winograd kernels for stride-1 3x3 (backward-input: zeros padding,
-    or none) and falls back to v4 elsewhere."""
+def test_winograd_runs_where_it_applies():
+    """winograd launches the Winograd kernels for stride-1 3x3 (backward-input: zeros
+    padding, or none) and falls back to warp_tiles elsewhere; the plans say why."""
     seen = []
 
     def launch(kernel, version, entry, *rest):
         seen.append(entry)
     x = np.zeros((1, 2, 8, 8), np.float32)
-    plans.conv2d_forward(np, launch, x, np.zeros((3, 2, 3, 3), np.float32), 1, 1, "zeros", 6)
+    fwd.conv2d_forward(np, launch, x, np.zeros((3, 2, 3, 3), np.float32), 1, 1, "zeros",
+                       "winograd")
     assert seen == ["conv2d_fwd_v6_filter", "conv2d_fwd_v6_input", "conv2d_fwd_v6_gemm",
                     "conv2d_fwd_v6_output"]
     seen.clear()
-    plans.conv2d_backward_input(np, launch, np.zeros((1, 3, 8, 8), np.float32),
-                                np.zeros((3, 2, 3, 3), np.float32), x.shape, 1, 1, "zeros", 6)
+    bwd_input.conv2d_backward_input(np, launch, np.zeros((1, 3, 8, 8), np.float32),
+                                    np.zeros((3, 2, 3, 3), np.float32), x.shape, 1, 1,
+                                    "zeros", "winograd")
     assert seen[0] == "conv2d_fwd_v6_filter"
     seen.clear()
-    plans.conv2d_backward_weight(np, launch, np.zeros((1, 3, 8, 8), np.float32), x,
-                                 (3, 2, 3, 3), 1, 1, "replicate", 6)
+    bwd_weight.conv2d_backward_weight(np, launch, np.zeros((1, 3, 8, 8), np.float32), x,
+                                      (3, 2, 3, 3), 1, 1, "replicate", "winograd")
     assert seen == ["conv2d_fwd_v6_input", "conv2d_bwd_weight_v6_gy",
                     "conv2d_bwd_weight_v6_gemm", "conv2d_bwd_weight_v6_filter"]
     for k, s, mode in ((5, 1, "zeros"), (3, 2, "zeros"), (3, 1, "replicate")):
@@ -221,13 +234,34 @@ def test_winograd_v6_runs_where_it_applies():
         w = np.zeros((3, 2, k, k), np.float32)
         Ho = (8 + 2 - k) // s + 1
         if mode == "zeros":
-            plans.conv2d_forward(np, launch, x, w, s, 1, mode, 6)
-        plans.conv2d_backward_input(np, launch, np.zeros((1, 3, Ho, Ho), np.float32), w,
-                                    x.shape, s, 1, mode, 6)
+            fwd.conv2d_forward(np, launch, x, w, s, 1, mode, "winograd")
+            assert fwd.plan(x.shape, w.shape, s, 1, mode, "winograd").runs == "warp_tiles"
+        bwd_input.conv2d_backward_input(np, launch, np.zeros((1, 3, Ho, Ho), np.float32), w,
+                                        x.shape, s, 1, mode, "winograd")
+        reason = bwd_input.plan(x.shape, w.shape, s, 1, mode, "winograd").reason
+        assert reason.startswith("winograd runs warp_tiles: winograd.cu"), reason
         if k != 3 or s != 1:
-            plans.conv2d_backward_weight(np, launch, np.zeros((1, 3, Ho, Ho), np.float32), x,
-                                         w.shape, s, 1, mode, 6)
+            bwd_weight.conv2d_backward_weight(np, launch, np.zeros((1, 3, Ho, Ho), np.float32),
+                                              x, w.shape, s, 1, mode, "winograd")
         assert not any("v6" in e for e in seen), (k, s, mode, seen)
+
+
+def test_fallbacks_are_planned_and_explained():
+    """What runs instead, and why, comes from each folder's versions.py: warp_tiles and
+    tf32x3 backward-input run reg_tiles at stride 2, and reg_tiles past 32767 pixels a side
+    (16-bit tap coordinates); split_channel's forward is per_channel's."""
+    p = bwd_input.plan((1, 2, 9, 9), (3, 2, 3, 3), 2, 1, "zeros", "warp_tiles")
+    assert p.runs == "reg_tiles" and "stride 2" in p.reason, p
+    p = fwd.plan((1, 1, 40000, 8), (3, 1, 3, 3), 1, 1, "zeros", "tf32x3")
+    assert p.runs == "reg_tiles" and "16 bits" in p.reason, p
+    p = fwd.plan((1, 1, 40000, 8), (3, 1, 5, 5), 1, 1, "zeros", "winograd")
+    assert p.runs == "reg_tiles" and p.reason.count(" runs ") == 2, p      # two steps
+    assert fwd.plan((1, 1, 9, 9), (3, 1, 3, 3), 1, 1, "zeros", "warp_tiles").reason == ""
+    p = bias_act.plan("forward", "split_channel")
+    assert p.runs == "per_channel" and "backward only" in p.reason, p
+    assert bias_act.plan("backward", "split_channel").runs == "split_channel"
+    with pytest.raises(ValueError, match="no cuda version 'row_gemm'"):
+        fwd.plan((1, 1, 9, 9), (3, 1, 3, 3), 1, 1, "zeros", "row_gemm")
 
 
 @DTYPES
@@ -255,7 +289,7 @@ def random_conv_case(draw):
 
 
 @settings(deadline=None)
-@given(case=random_conv_case(), version=st.sampled_from([1, 2, 3, 4, 5, 6]),
+@given(case=random_conv_case(), version=st.sampled_from(CONV_VERSIONS),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_conv_random_shapes(emu, case, version, dtype, seed):
     """All three passes of one version on a hypothesis-drawn shape and data."""
@@ -264,8 +298,8 @@ def test_conv_random_shapes(emu, case, version, dtype, seed):
     check_backward_weight(emu, case, version, dtype, seed)
 
 
-# v4 forward / backward-input on the 64 x 128 tile (entries *_v4_n128), which the launch
-# plan picks by its wave model on the real SM count; forced here on the cases that cross
+# warp_tiles forward / backward-input on the 64 x 128 tile (entries *_v4_n128), which the
+# launch plan picks by its wave model on the real SM count; forced here on the cases that cross
 # a 128-column tile with a partial last tile (396, 270 pixels; 70 rows; C = 66), plus a
 # replicate-padding case with one partial tile.
 N128_CASES = [c for c in CONV_CASES if c[0] * c[2] * c[3] > 128 and c[6] == 1] + [
@@ -275,7 +309,7 @@ N128_IDS = ["x".join(map(str, c[:8])) + "-" + c[8] for c in N128_CASES]
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("case", N128_CASES, ids=N128_IDS)
-def test_conv_v4_n128_tile(emu, case, dtype):
+def test_conv_warp_tiles_n128_tile(emu, case, dtype):
     N, C, H, W, O, K, s, p, mode = case
     x, w, gy = _conv_inputs(case, dtype)
     x64, w64, gy64 = (a.astype(np.float64) for a in (x, w, gy))
@@ -284,9 +318,10 @@ def test_conv_v4_n128_tile(emu, case, dtype):
     def launch(kernel, version, entry, *rest):
         entries.append(entry)
         return emu.launch(kernel, version, entry, *rest)
-    with plans.force_v4_tile(128):
-        y = plans.conv2d_forward(XP, launch, x, w, s, p, mode, 4)
-        gx = plans.conv2d_backward_input(XP, launch, gy, w, x.shape, s, p, mode, 4)
+    with fwd.force_warp_tile(128):
+        y = fwd.conv2d_forward(XP, launch, x, w, s, p, mode, "warp_tiles")
+        gx = bwd_input.conv2d_backward_input(XP, launch, gy, w, x.shape, s, p, mode,
+                                             "warp_tiles")
     assert entries[:2] == ["conv2d_fwd_v4_n128", "conv2d_bwd_input_v4_n128"]
     want = ref.conv2d_forward(x64, w64, s, p, mode)
     scale = ref.conv2d_forward(np.abs(x64), np.abs(w64), s, p, mode)
@@ -296,19 +331,19 @@ def test_conv_v4_n128_tile(emu, case, dtype):
     terms = O * K * K + (p + 1) ** 2
     assert_close("conv2d_bwd_input v4_n128", gx, want, 2 * terms * EPS[dtype] * scale + 1e-300)
     # same engine, same per-output summation order: bit-identical to the 64 x 256 tile
-    with plans.force_v4_tile(256):
-        np.testing.assert_array_equal(y, plans.conv2d_forward(XP, emu.launch, x, w, s, p,
-                                                               mode, 4))
-        np.testing.assert_array_equal(gx, plans.conv2d_backward_input(
-            XP, emu.launch, gy, w, x.shape, s, p, mode, 4))
+    with fwd.force_warp_tile(256):
+        np.testing.assert_array_equal(y, fwd.conv2d_forward(XP, emu.launch, x, w, s, p,
+                                                            mode, "warp_tiles"))
+        np.testing.assert_array_equal(gx, bwd_input.conv2d_backward_input(
+            XP, emu.launch, gy, w, x.shape, s, p, mode, "warp_tiles"))
 
 
-def test_v4_tile_choice():
+def test_warp_tile_choice():
     """The wave model: VDSR (64 x 64*41*41) on 132 SMs takes the 64 x 128 tile, 256 on a
     tie; the SM count comes from launch.sm_count when the launcher has one."""
-    assert plans.v4_fwd_tile(64, 64 * 41 * 41, 132)[1] == 128
-    assert plans.v4_fwd_tile(64, 64 * 41 * 41, 132, np.float64)[1] == 256
-    assert plans.v4_fwd_tile(64, 1000, 132)[1] == 256
+    assert fwd.warp_tile_for(64, 64 * 41 * 41, 132).BN == 128
+    assert fwd.warp_tile_for(64, 64 * 41 * 41, 132, np.float64).BN == 256
+    assert fwd.warp_tile_for(64, 1000, 132).BN == 256
     assert any(c[0] * c[2] * c[3] > 128 and c[0] * c[2] * c[3] % 128 for c in N128_CASES)
     assert any(c[4] > 64 and c[4] % 64 for c in N128_CASES)
     assert any(c[1] > 64 and c[1] % 64 for c in N128_CASES)
@@ -318,54 +353,57 @@ def test_v4_tile_choice():
         seen.append(entry)
     x = np.zeros((3, 23, 11, 12), np.float32)
     w = np.zeros((70, 23, 3, 3), np.float32)
-    plans.conv2d_forward(np, launch, x, w, 1, 1, "zeros", 4)       # DEFAULT_SMS: 132
+    fwd.conv2d_forward(np, launch, x, w, 1, 1, "zeros", "warp_tiles")   # DEFAULT_SMS: 132
     launch.sm_count = lambda: 3        # 4 big blocks (2 on one SM) vs 8 small (3 on one)
-    plans.conv2d_forward(np, launch, x, w, 1, 1, "zeros", 4)
-    plans.conv2d_backward_input(np, launch, np.zeros((3, 23, 11, 12), np.float32),  # C = 70
-                                w.transpose(1, 0, 2, 3).copy(), (3, 70, 11, 12), 1, 1,
-                                "zeros", 4)
+    fwd.conv2d_forward(np, launch, x, w, 1, 1, "zeros", "warp_tiles")
+    bwd_input.conv2d_backward_input(np, launch, np.zeros((3, 23, 11, 12), np.float32),  # C = 70
+                                    w.transpose(1, 0, 2, 3).copy(), (3, 70, 11, 12), 1, 1,
+                                    "zeros", "warp_tiles")
     assert seen == ["conv2d_fwd_v4", "conv2d_fwd_v4_n128", "conv2d_bwd_input_v4_n128"]
     with pytest.raises(ValueError):
-        with plans.force_v4_tile(64):
+        with fwd.force_warp_tile(64):
             pass
 
 
-@pytest.mark.parametrize("version", [3, 4, 5])
+@pytest.mark.parametrize("version", ["reg_tiles", "warp_tiles", "tf32x3"])
 def test_bwd_weight_splits_exercised(version):
     """The small cases above must include split-K (several partial buffers)."""
-    splits = [plans.bwd_weight_geometry(version, c[4], c[1] * c[5] ** 2,
+    splits = [bwd_weight.split_geometry(version, c[4], c[1] * c[5] ** 2,
                                         c[0] * ((c[2] + 2 * c[7] - c[5]) // c[6] + 1) *
                                         ((c[3] + 2 * c[7] - c[5]) // c[6] + 1))[2]
               for c in CONV_CASES]
     assert max(splits) > 1 and min(splits) == 1
 
 
-def test_v4_tiles_crossed():
-    """Some case crosses a v4 tile edge in each GEMM dimension, with a partial last tile."""
+def test_warp_tiles_crossed():
+    """Some case crosses a warp_tiles / tf32x3 tile edge in each GEMM dimension, with a
+    partial last tile."""
     fwd_rows = [c[4] for c in CONV_CASES]                                  # O
     pixels = [c[0] * ((c[2] + 2 * c[7] - c[5]) // c[6] + 1) *
               ((c[3] + 2 * c[7] - c[5]) // c[6] + 1) for c in CONV_CASES]  # N*Ho*Wo
-    assert any(r > plans.V4_BM and r % plans.V4_BM for r in fwd_rows)
-    assert any(p > plans.V4_BN and p % plans.V4_BN for p in pixels)
-    assert any(c[1] > plans.V4_BM and c[1] % plans.V4_BM for c in CONV_CASES)   # bwd-input C
+    big, wtile = tiles.WARP_TILE, tiles.WARP_TILE_W
+    assert any(r > big.BM and r % big.BM for r in fwd_rows)
+    assert any(p > big.BN and p % big.BN for p in pixels)
+    assert any(c[1] > big.BM and c[1] % big.BM for c in CONV_CASES)   # bwd-input C
     ckk = [c[1] * c[5] ** 2 for c in CONV_CASES]
-    assert any(n > plans.V4W_BN and n % plans.V4W_BN for n in ckk)
-    assert any(n > plans.V5_BN and n % plans.V5_BN for n in ckk)     # v5 backward-weight
+    assert any(n > wtile.BN and n % wtile.BN for n in ckk)             # warp_tiles bwd-weight
+    assert any(n > big.BN and n % big.BN for n in ckk)                 # tf32x3 backward-weight
 
 
-# the last two split v3's backward: 4 chunks of 1538 inside and across the 3075-pixel
-# planes; 3 chunks of 1367 spanning many 100-pixel planes (test_bias_v3_splits_exercised)
+# the last two split split_channel's backward: 4 chunks of 1538 inside and across the
+# 3075-pixel planes; 3 chunks of 1367 spanning many 100-pixel planes
+# (test_bias_split_channel_splits_exercised)
 BIAS_SHAPES = [(3, 5, 4, 7), (2, 1, 1, 1), (1, 3, 300), (4, 6), (2, 70, 3, 3), (2, 3, 3075),
                (41, 2, 100)]
-BIAS_VERSIONS = [v for v in cuda_loader.KERNELS["bias_act"]["versions"]]
+BIAS_VERSIONS = list(cuda_loader.versions("bias_act"))
 
 
 def _bias_splits(shape):
     inner = int(np.prod(shape[2:]))
-    return plans.bias_grad_splits(shape[1], shape[0] * inner, plans.DEFAULT_SMS) + (inner,)
+    return bias_act.bias_grad_splits(shape[1], shape[0] * inner, tiles.DEFAULT_SMS) + (inner,)
 
 
-def test_bias_v3_splits_exercised():
+def test_bias_split_channel_splits_exercised():
     """The cases above include one split, chunks shorter than a plane and chunks spanning
     several planes, with boundaries that do not fall on plane edges."""
     cases = [_bias_splits(s) for s in BIAS_SHAPES]
@@ -395,10 +433,10 @@ def test_bias_act_random_shapes(emu, shape, act, version, dtype, seed):
 @given(n=st.integers(1, 12), c=st.integers(1, 3), inner=st.integers(1, 4000),
        act=st.sampled_from([("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)]),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
-def test_bias_act_v3_random_splits(emu, n, c, inner, act, dtype, seed):
-    """v3's split backward on drawn (N, C, inner): up to 12 x 4000 elements a channel,
+def test_bias_act_split_channel_random_splits(emu, n, c, inner, act, dtype, seed):
+    """split_channel's backward on drawn (N, C, inner): up to 12 x 4000 elements a channel,
     so from one split up to 24 chunks of arbitrary alignment."""
-    check_bias_act(emu, (n, c, inner), act[0], act[1], 3, dtype, seed)
+    check_bias_act(emu, (n, c, inner), act[0], act[1], "split_channel", dtype, seed)
 
 
 def check_bias_act(emu, shape, act, slope, version, dtype, seed=1):
@@ -407,31 +445,34 @@ def check_bias_act(emu, shape, act, slope, version, dtype, seed=1):
     b = rng.standard_normal(shape[1]).astype(dtype)
     gy = rng.standard_normal(shape).astype(dtype)
     for bias in (b, None):
-        y = plans.bias_act_forward(XP, emu.launch, x, bias, act, slope, version)
+        y = bias_act.bias_act_forward(XP, emu.launch, x, bias, act, slope, version)
         want = ref.bias_act_forward(x.astype(np.float64),
                                     None if bias is None else bias.astype(np.float64), act, slope)
-        assert_close(f"bias_act_fwd v{version}", y, want,
+        assert_close(f"bias_act_fwd {version}", y, want,
                      4 * EPS[dtype] * (np.abs(want) + np.abs(x)) + 1e-300)
     y = ref.bias_act_forward(x, b, act, slope)              # the same rounded y both sides
-    gx, gb = plans.bias_act_backward(XP, emu.launch, gy, y, act, slope, version)
+    gx, gb = bias_act.bias_act_backward(XP, emu.launch, gy, y, act, slope, version)
     want_x, want_b = ref.bias_act_backward(gy.astype(np.float64), y.astype(np.float64), act,
                                            slope)
-    assert_close(f"bias_act_bwd v{version} gx", gx, want_x, 2 * EPS[dtype] * np.abs(want_x) + 1e-300)
+    assert_close(f"bias_act_bwd {version} gx", gx, want_x, 2 * EPS[dtype] * np.abs(want_x) + 1e-300)
     n = gy.size // shape[1]
     scale = np.abs(gy.astype(np.float64)).sum(axis=(0,) + tuple(range(2, gy.ndim)))
-    assert_close(f"bias_act_bwd v{version} gb", gb, want_b, 2 * n * EPS[dtype] * scale + 1e-300)
+    assert_close(f"bias_act_bwd {version} gb", gb, want_b, 2 * n * EPS[dtype] * scale + 1e-300)
     EMULATED.add(("bias_act", version))
 
 
+OPTIM_VERSIONS = list(cuda_loader.versions("optim_update"))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", OPTIM_VERSIONS)
 @pytest.mark.parametrize("n", [1, 257, 5000])
 def test_optim_update(emu, n, version, dtype):
     check_optim_update(emu, n, version, dtype)
 
 
 @settings(deadline=None)
-@given(n=st.integers(1, 3000), version=st.sampled_from([1, 2]),
+@given(n=st.integers(1, 3000), version=st.sampled_from(OPTIM_VERSIONS),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_optim_update_random_sizes(emu, n, version, dtype, seed):
     check_optim_update(emu, n, version, dtype, seed)
@@ -444,14 +485,14 @@ def check_optim_update(emu, n, version, dtype, seed=2):
     tol = 64 * EPS[dtype]
     for momentum, wd, with_buf in [(0.9, 0.01, True), (0.0, 0.0, False)]:
         p1, b1 = p0.copy(), buf0.copy()
-        plans.sgd_step(XP, emu.launch, p1, g, b1 if with_buf else None, 0.1, momentum, wd,
+        optim.sgd_step(XP, emu.launch, p1, g, b1 if with_buf else None, 0.1, momentum, wd,
                        version)
         p2, b2 = p0.copy(), buf0.copy()
         ref.sgd_step(p2, g, b2 if with_buf else None, 0.1, momentum, wd)
         np.testing.assert_allclose(p1, p2, rtol=tol, atol=tol)
         np.testing.assert_allclose(b1, b2, rtol=tol, atol=tol)
     p1, m1, v1 = p0.copy(), m0.copy(), v0.copy()
-    plans.adam_step(XP, emu.launch, p1, g, m1, v1, 7, 1e-2, 0.9, 0.999, 1e-8, 0.01, version)
+    optim.adam_step(XP, emu.launch, p1, g, m1, v1, 7, 1e-2, 0.9, 0.999, 1e-8, 0.01, version)
     p2, m2, v2 = p0.copy(), m0.copy(), v0.copy()
     ref.adam_step(p2, g, m2, v2, 7, 1e-2, 0.9, 0.999, 1e-8, 0.01)
     for a, b in [(p1, p2), (m1, m2), (v1, v2)]:
@@ -464,22 +505,22 @@ def test_launch_checks_arguments(emu):
     x = np.zeros((1, 1, 3, 3), np.float32)
     w = np.zeros((1, 1, 3, 3), np.float64)
     with pytest.raises(TypeError):
-        plans.conv2d_forward(np, emu.launch, x, w, 1, 1, "zeros", 3)
+        fwd.conv2d_forward(np, emu.launch, x, w, 1, 1, "zeros", "reg_tiles")
     y = np.zeros((1, 1, 3, 3), np.float32)
     with pytest.raises(ValueError):   # non-contiguous output
-        emu.launch("conv2d_fwd", 1, "conv2d_fwd_v1", np.float32, (1, 1, 1), (256, 1, 1),
+        emu.launch("conv2d_fwd", "direct", "conv2d_fwd_v1", np.float32, (1, 1, 1), (256, 1, 1),
                    x, x, np.zeros((1, 1, 3, 6), np.float32)[..., ::2],
                    *([1] * 12))
     with pytest.raises(TypeError):    # a float where an int belongs
-        emu.launch("conv2d_fwd", 1, "conv2d_fwd_v1", np.float32, (1, 1, 1), (256, 1, 1),
+        emu.launch("conv2d_fwd", "direct", "conv2d_fwd_v1", np.float32, (1, 1, 1), (256, 1, 1),
                    x, x, y, 1.0, *([1] * 11))
 
 
 @pytest.mark.parametrize("model_name, versions", [
     ("srcnn", {}),                                          # the default versions
-    ("vdsr", {"conv2d_fwd": 6, "conv2d_bwd_input": 6,      # Winograd in a training step
-              "conv2d_bwd_weight": 6}),
-], ids=["srcnn-default", "vdsr-v6"])
+    ("vdsr", {"conv2d_fwd": "winograd", "conv2d_bwd_input": "winograd",   # in a training step
+              "conv2d_bwd_weight": "winograd"}),
+], ids=["srcnn-default", "vdsr-winograd"])
 def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch, model_name, versions):
     """The whole "cuda" path without a GPU: tinysr.backend.cupy_gpu imported with NumPy
     standing in for CuPy and the emulator for the launcher; three training steps (SRCNN,
@@ -516,7 +557,7 @@ def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch, model_name, versio
         else:
             model, out = VDSR(depth=3, width=8, seed=0), 17
         model = model.to(device)
-        # VDSR on v6: SGD, whose step is linear in the gradient. Adam divides by the
+        # VDSR on winograd: SGD, whose step is linear in the gradient. Adam divides by the
         # gradient's running magnitude, which turns the last-bit differences of a
         # near-zero gradient element (Winograd rounds differently) into whole-step ones.
         opt = (tinysr.optim.Adam(model.parameters(), lr=1e-3) if model_name == "srcnn" else
@@ -541,7 +582,7 @@ def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch, model_name, versio
     np.testing.assert_allclose(got, want, rtol=1e-5)
     for a, b in zip(got_p, want_p):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    if versions:    # v6: every pass of every layer ran Winograd, none v4
+    if versions:    # winograd: every pass of every layer ran Winograd, none warp_tiles (v4)
         assert {"conv2d_fwd_v6_gemm", "conv2d_bwd_weight_v6_gemm"} <= launched
         assert not any("_v4" in e for e in launched), sorted(launched)
     else:
@@ -550,12 +591,11 @@ def test_cupy_backend_trains_like_numpy_ref(emu, monkeypatch, model_name, versio
 
 def test_every_version_was_emulated(request, capsys):
     """Summary: which (kernel, version) pairs this run emulated (all, in a full run)."""
-    everything = {(k, v) for k, spec in cuda_loader.KERNELS.items()
-                  for v in spec["versions"] if isinstance(v, int)}
+    everything = {(k, v) for k in cuda_loader.KERNELS for v in cuda_loader.versions(k)}
     with capsys.disabled():
         print(f"\n[cuda emulation] {len(EMULATED)} of {len(everything)} kernel versions "
               f"emulated and matched numpy_ref: "
-              + ", ".join(f"{k} v{v}" for k, v in sorted(EMULATED)))
+              + ", ".join(f"{k} {v}" for k, v in sorted(EMULATED)))
     selected = request.config.getoption("-k") or request.config.getoption("-m")
     if not selected:
         assert EMULATED == everything, f"not emulated: {sorted(everything - EMULATED)}"

@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 
 from tinysr.backend import cuda_loader
-from tinysr.backend import launch_geometry as plans
 from tinysr.backend import numpy_ref as ref
+from tinysr.kernels.bias_act import launch as bias_act
+from tinysr.kernels.conv2d_bwd_input import launch as bwd_input
+from tinysr.kernels.conv2d_bwd_weight import launch as bwd_weight
+from tinysr.kernels.conv2d_fwd import launch as fwd
+from tinysr.kernels.optim_update import launch as optim
 from tinysr.testing import conv_error_bound
 
 pytestmark = pytest.mark.gpu
@@ -77,10 +81,10 @@ def _inputs(case, dtype):
 
 
 @DTYPES
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("version", cuda_loader.versions("conv2d_fwd"))
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_conv_versions(cp, case, version, dtype):
-    """Every pass of every version against numpy_ref (v6: Winograd where it applies)."""
+    """Every pass of every version against numpy_ref (winograd: Winograd where it applies)."""
     N, C, H, W, O, K, s, p, mode = case
     x, w, gy = _inputs(case, dtype)
     xp = _Poisoned(cp)
@@ -90,51 +94,52 @@ def test_conv_versions(cp, case, version, dtype):
     ax, agy = np.abs(x64), np.abs(gy64)
     eps = EPS[dtype]
 
-    y = plans.conv2d_forward(xp, L, X, Wt, s, p, mode, version)
-    _check(f"fwd v{version}", cp.asnumpy(y), ref.conv2d_forward(x64, w64, s, p, mode),
+    y = fwd.conv2d_forward(xp, L, X, Wt, s, p, mode, version)
+    _check(f"fwd {version}", cp.asnumpy(y), ref.conv2d_forward(x64, w64, s, p, mode),
            conv_error_bound("conv2d_fwd", version, x, w, x.shape, s, p, mode) + 1e-300)
 
-    gx = plans.conv2d_backward_input(xp, L, GY, Wt, x.shape, s, p, mode, version)
-    _check(f"bwd_input v{version}", cp.asnumpy(gx),
+    gx = bwd_input.conv2d_backward_input(xp, L, GY, Wt, x.shape, s, p, mode, version)
+    _check(f"bwd_input {version}", cp.asnumpy(gx),
            ref.conv2d_backward_input(gy64, w64, x.shape, s, p, mode),
            conv_error_bound("conv2d_bwd_input", version, gy, w, x.shape, s, p, mode) + 1e-300)
 
-    gw, gb = plans.conv2d_backward_weight(xp, L, GY, X, w.shape, s, p, mode, version)
+    gw, gb = bwd_weight.conv2d_backward_weight(xp, L, GY, X, w.shape, s, p, mode, version)
     want_w, want_b = ref.conv2d_backward_weight(gy64, x64, w.shape, s, p, mode)
     _, sb = ref.conv2d_backward_weight(agy, ax, w.shape, s, p, mode)
     terms = gy.size // O + 512                  # pixels, plus the split-K partial sums
-    _check(f"bwd_weight v{version} gw", cp.asnumpy(gw), want_w,
+    _check(f"bwd_weight {version} gw", cp.asnumpy(gw), want_w,
            conv_error_bound("conv2d_bwd_weight", version, gy, x, w.shape, s, p, mode) + 1e-300)
-    _check(f"bwd_weight v{version} gb", cp.asnumpy(gb), want_b, 2 * terms * eps * sb + 1e-300)
+    _check(f"bwd_weight {version} gb", cp.asnumpy(gb), want_b, 2 * terms * eps * sb + 1e-300)
 
 
 @DTYPES
-@pytest.mark.parametrize("version", [v for v in cuda_loader.KERNELS["bias_act"]["versions"]])
+@pytest.mark.parametrize("version", cuda_loader.versions("bias_act"))
 @pytest.mark.parametrize("act,slope", [("none", 0.0), ("relu", 0.0), ("leaky_relu", 0.2)])
 @pytest.mark.parametrize("shape", [(5, 70, 9, 11), (16, 64, 41, 41)], ids=["small", "vdsr16"])
 def test_bias_act_versions(cp, shape, act, slope, version, dtype):
-    """16 VDSR activations split v3's backward (14 ways on 114 or 132 SMs)."""
+    """16 VDSR activations split split_channel's backward (14 ways on 114 or 132 SMs)."""
     rng = np.random.default_rng(1)
     C = shape[1]
     x = rng.standard_normal(shape).astype(dtype)
     b = rng.standard_normal(C).astype(dtype)
     gy = rng.standard_normal(x.shape).astype(dtype)
     xp, L, eps = _Poisoned(cp), cuda_loader.launch, EPS[dtype]
-    y = plans.bias_act_forward(xp, L, cp.asarray(x), cp.asarray(b), act, slope, version)
+    y = bias_act.bias_act_forward(xp, L, cp.asarray(x), cp.asarray(b), act, slope, version)
     want = ref.bias_act_forward(x.astype(np.float64), b.astype(np.float64), act, slope)
-    _check(f"bias_act_fwd v{version}", cp.asnumpy(y), want,
+    _check(f"bias_act_fwd {version}", cp.asnumpy(y), want,
            4 * eps * (np.abs(want) + np.abs(x)) + 1e-300)
     yr = ref.bias_act_forward(x, b, act, slope)
-    gx, gb = plans.bias_act_backward(xp, L, cp.asarray(gy), cp.asarray(yr), act, slope, version)
+    gx, gb = bias_act.bias_act_backward(xp, L, cp.asarray(gy), cp.asarray(yr), act, slope,
+                                        version)
     wx, wb = ref.bias_act_backward(gy.astype(np.float64), yr.astype(np.float64), act, slope)
-    _check(f"bias_act_bwd v{version} gx", cp.asnumpy(gx), wx, 2 * eps * np.abs(wx) + 1e-300)
+    _check(f"bias_act_bwd {version} gx", cp.asnumpy(gx), wx, 2 * eps * np.abs(wx) + 1e-300)
     n = gy.size // C
-    _check(f"bias_act_bwd v{version} gb", cp.asnumpy(gb), wb,
+    _check(f"bias_act_bwd {version} gb", cp.asnumpy(gb), wb,
            2 * n * eps * np.abs(gy.astype(np.float64)).sum(axis=(0, 2, 3)) + 1e-300)
 
 
 @DTYPES
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", cuda_loader.versions("optim_update"))
 def test_optim_versions(cp, version, dtype):
     rng = np.random.default_rng(2)
     n = 100_003
@@ -142,13 +147,13 @@ def test_optim_versions(cp, version, dtype):
     m0, v0 = rng.random(n).astype(dtype), rng.random(n).astype(dtype)
     L, tol = cuda_loader.launch, 64 * EPS[dtype]
     P, B = cp.asarray(p0), cp.asarray(buf0)
-    plans.sgd_step(cp, L, P, cp.asarray(g), B, 0.1, 0.9, 0.01, version)
+    optim.sgd_step(cp, L, P, cp.asarray(g), B, 0.1, 0.9, 0.01, version)
     p1, b1 = p0.copy(), buf0.copy()
     ref.sgd_step(p1, g, b1, 0.1, 0.9, 0.01)
     np.testing.assert_allclose(cp.asnumpy(P), p1, rtol=tol, atol=tol)
     np.testing.assert_allclose(cp.asnumpy(B), b1, rtol=tol, atol=tol)
     P, M, V = cp.asarray(p0), cp.asarray(m0), cp.asarray(v0)
-    plans.adam_step(cp, L, P, cp.asarray(g), M, V, 5, 1e-2, 0.9, 0.999, 1e-8, 0.01, version)
+    optim.adam_step(cp, L, P, cp.asarray(g), M, V, 5, 1e-2, 0.9, 0.999, 1e-8, 0.01, version)
     p2, m2, v2 = p0.copy(), m0.copy(), v0.copy()
     ref.adam_step(p2, g, m2, v2, 5, 1e-2, 0.9, 0.999, 1e-8, 0.01)
     for a, b in [(P, p2), (M, m2), (V, v2)]:
@@ -194,21 +199,21 @@ def test_launch_rejects_bad_arguments(cp):
     x = cp.zeros((1, 1, 4, 4), cp.float32)
     w = cp.zeros((1, 1, 3, 3), cp.float64)
     with pytest.raises(TypeError):
-        plans.conv2d_forward(cp, cuda_loader.launch, x, w, 1, 1, "zeros", 3)
+        fwd.conv2d_forward(cp, cuda_loader.launch, x, w, 1, 1, "zeros", "reg_tiles")
     with pytest.raises(TypeError):
-        cuda_loader.launch("conv2d_fwd", 1, "conv2d_fwd_v1", np.float32, (1, 1, 1),
+        cuda_loader.launch("conv2d_fwd", "direct", "conv2d_fwd_v1", np.float32, (1, 1, 1),
                            (256, 1, 1), np.zeros((1, 1, 4, 4), np.float32), x, x, *([1] * 12))
     with pytest.raises(ValueError):
-        cuda_loader.launch("conv2d_fwd", 1, "conv2d_fwd_v1", np.float32, (1, 1, 1),
+        cuda_loader.launch("conv2d_fwd", "direct", "conv2d_fwd_v1", np.float32, (1, 1, 1),
                            (256, 1, 1), x, x, cp.zeros((1, 1, 4, 8), cp.float32)[..., ::2],
                            *([1] * 12))
 
 
-@pytest.mark.parametrize("conv_version", [None, 6], ids=["default", "v6"])
+@pytest.mark.parametrize("conv_version", [None, "winograd"], ids=["default", "winograd"])
 def test_training_step_stays_on_device(cp, conv_version):
     """A VDSR forward + backward + SGD step on "cuda" never synchronises with the host
     (no device -> host copy), checked with cupyx.allow_synchronize(False); with the
-    default convolutions and with v6 (Winograd) in all three passes."""
+    default convolutions and with winograd in all three passes."""
     import contextlib
     import cupyx
     if not hasattr(cupyx, "allow_synchronize"):
@@ -217,7 +222,8 @@ def test_training_step_stays_on_device(cp, conv_version):
     from tinysr import functional as F
     from tinysr.backend import cupy_gpu
     from tinysr.models import VDSR
-    versions = (cupy_gpu.use_versions(conv2d_fwd=6, conv2d_bwd_input=6, conv2d_bwd_weight=6)
+    versions = (cupy_gpu.use_versions(conv2d_fwd=conv_version, conv2d_bwd_input=conv_version,
+                                      conv2d_bwd_weight=conv_version)
                 if conv_version else contextlib.nullcontext())
     model = VDSR(depth=4).to("cuda")
     opt = tinysr.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)

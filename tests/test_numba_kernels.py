@@ -16,11 +16,10 @@ from tinysr.kernels.bias_act import bias_act_numba as BA
 from tinysr.kernels.conv2d_bwd_input import conv2d_bwd_input_numba as BI
 from tinysr.kernels.conv2d_bwd_weight import conv2d_bwd_weight_numba as BW
 from tinysr.kernels.conv2d_fwd import conv2d_fwd_numba as F
-from tinysr.kernels.conv2d_fwd import winograd_numba as WG
-from tinysr.kernels.conv2d_bwd_weight.reference import winograd_weight_magnitude
-from tinysr.kernels.conv2d_fwd.reference import winograd_magnitude
-from tinysr.kernels.conv2d_fwd.winograd_matrices import winograd_weight_error_terms as WG_W_TERMS
+from tinysr.kernels import winograd_common as WG
 from tinysr.kernels.optim_update import optim_update_numba as OPT
+from tinysr.kernels.winograd_common import winograd_magnitude, winograd_weight_magnitude
+from tinysr.kernels.winograd_common import winograd_weight_error_terms as WG_W_TERMS
 
 UNIT = {np.float32: 2.0 ** -24, np.float64: 2.0 ** -53}
 SIZES = st.sampled_from([1, 2, 3, 5, 7, 15, 16, 17])
@@ -81,7 +80,7 @@ def check_forward(case):
     _, c, _, _, _, k, s, p, mode, dtype, version = case
     y = F.conv2d_fwd(x, wt, s, p, mode, version=version)
     ref = R.conv2d_forward(x.astype(np.float64), wt.astype(np.float64), s, p, mode)
-    if F.uses_winograd(version, wt.shape, s):     # v7: its own bound (winograd_magnitude)
+    if F.plan(x.shape, wt.shape, s, p, mode, version).runs == "winograd":   # its own bound
         mag = winograd_magnitude(x, wt, p, mode)
         terms = WG.winograd_error_terms(c, k)
     else:
@@ -99,9 +98,9 @@ def test_conv2d_forward(case):
 
 
 @settings(max_examples=40)
-@given(conv_case(("v7",)))
+@given(conv_case(("winograd",)))
 def test_conv2d_forward_winograd(case):
-    """v7 on its own (it falls back for other strides and filter sizes, so draws of
+    """winograd on its own (it falls back for other strides and filter sizes, so draws of
     3x3 / 5x5 stride 1 are the ones that exercise it)."""
     check_forward(case)
 
@@ -111,8 +110,8 @@ def check_backward_input(case):
     _, c, _, _, o, k, s, p, mode, dtype, version = case
     gx = BI.conv2d_bwd_input(gy, wt, x.shape, s, p, mode, version=version)
     ref = R.conv2d_backward_input(gy.astype(np.float64), wt.astype(np.float64), x.shape, s, p, mode)
-    if BI.uses_winograd(version, wt.shape, s, p, mode):
-        # v6 is conv2d_fwd v7 on gy padded by k-1-p, with the flipped, transposed filters
+    if BI.plan(x.shape, wt.shape, s, p, mode, version).runs == "winograd":
+        # conv2d_fwd's winograd on gy padded by k-1-p, with the flipped, transposed filters
         mag = winograd_magnitude(gy, wt[:, :, ::-1, ::-1].transpose(1, 0, 2, 3), k - 1 - p)
         terms = WG.winograd_error_terms(o, k)
     else:
@@ -130,7 +129,7 @@ def test_conv2d_backward_input(case):
 
 
 @settings(max_examples=40)
-@given(conv_case(("v6",)))
+@given(conv_case(("winograd",)))
 def test_conv2d_backward_input_winograd(case):
     check_backward_input(case)
 
@@ -138,7 +137,7 @@ def test_conv2d_backward_input_winograd(case):
 @pytest.mark.parametrize("r", sorted(WG.TILE))
 def test_winograd_matrices_compute_a_correlation(r):
     """y_i = sum_k g_k d_{i+k} == (A^T [(G g) (.) (B^T d)])_i, exactly up to float64
-    rounding, for the tile sizes v7 uses; and the 2-D magnitude bound is at least the
+    rounding, for the tile sizes winograd uses; and the 2-D magnitude bound is at least the
     direct one (it sums the same products, plus transform cross terms)."""
     m, at, g, bt = WG.matrices(r)
     rng = np.random.default_rng(5)
@@ -164,7 +163,7 @@ def check_backward_weight(case):
     assert gw.dtype == dtype and gw.shape == wt.shape and gb.shape == (wt.shape[0],)
     terms = gy[0, 0].size * n
     assert_within_bound(gb, refb, magb, terms, dtype, f"bias grad {version} {case}")
-    if BW.uses_winograd(version, wt.shape, s):     # v6: the Winograd weight-gradient bound
+    if BW.plan(x.shape, wt.shape, s, p, mode, version).runs == "winograd":   # its own bound
         mag, terms = winograd_weight_magnitude(gy, x, p, mode, r=k), WG_W_TERMS(gy.shape, k)
     assert_within_bound(gw, ref, mag, terms, dtype, f"conv2d_bwd_weight {version} {case}")
 
@@ -176,19 +175,21 @@ def test_conv2d_backward_weight(case):
 
 
 @settings(max_examples=40)
-@given(conv_case(("v6",)))
+@given(conv_case(("winograd",)))
 def test_conv2d_backward_weight_winograd(case):
-    """v6 on its own: draws of 3x3 / 5x5 stride 1 exercise it, the rest fall back."""
+    """winograd on its own: draws of 3x3 / 5x5 stride 1 exercise it, the rest fall back."""
     check_backward_weight(case)
 
 
 @pytest.mark.parametrize("mode", ["zeros", "replicate"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_backward_weight_auto_takes_winograd_for_5x5(mode, dtype):
-    """auto runs v6 on 5x5 stride-1 layers with C, O >= 16 (and v5 on 3x3: see the rule)."""
-    assert BW.uses_winograd("auto", (18, 17, 5, 5), 1)
-    assert not BW.uses_winograd("auto", (18, 17, 3, 3), 1)
-    assert not BW.uses_winograd("auto", (1, 17, 5, 5), 1)
+    """auto runs winograd on 5x5 stride-1 layers with C, O >= 16 (and row_gemm on 3x3: see
+    the rule)."""
+    x_shape = (2, 17, 13, 12)
+    assert BW.plan(x_shape, (18, 17, 5, 5), 1, 2, mode, "auto").runs == "winograd"
+    assert BW.plan(x_shape, (18, 17, 3, 3), 1, 1, mode, "auto").runs == "row_gemm"
+    assert BW.plan(x_shape, (1, 17, 5, 5), 1, 2, mode, "auto").runs == "window_gemm"
     check_backward_weight((2, 17, 13, 12, 18, 5, 1, 2, mode, dtype, "auto"))
 
 
@@ -250,7 +251,7 @@ def test_non_contiguous_and_stride2_through_backend():
        st.sampled_from([np.float32, np.float64]))
 def test_row_im2col_and_its_adjoint(n_ch, hp, wp, kw, dtype):
     """rows_image / rows_t_image match their definition, and rows_adjoint_image is the exact
-    adjoint: <rows(x), r> == <x, rows^T(r)> (the identity the v5 input gradient relies on)."""
+    adjoint: <rows(x), r> == <x, rows^T(r)> (the identity the row_gemm input gradient relies on)."""
     from tinysr.kernels.im2col.im2col_numba import rows_adjoint_image, rows_image, rows_t_image
     if wp < kw:
         wp = kw
@@ -271,3 +272,40 @@ def test_row_im2col_and_its_adjoint(n_ch, hp, wp, kw, dtype):
     lhs = float(np.sum(want.astype(np.float64) * r))
     rhs = float(np.sum(xp.astype(np.float64) * back))
     assert abs(lhs - rhs) <= 1e-9 * (np.abs(want).sum() * np.abs(r).max() + 1)
+
+
+@pytest.mark.parametrize("module", [F, BI, BW], ids=["conv2d_fwd", "conv2d_bwd_input",
+                                                      "conv2d_bwd_weight"])
+def test_version_table_names_the_numba_functions(module):
+    """Each CPU version of the table (versions.py) is a function of the Numba module, is
+    selectable, and its fallbacks report why: a stride-1 version at stride 2 runs
+    im2col_gemm, winograd on a 9x9 filter runs what the auto GEMM rule picks."""
+    table = module.versions.TABLE
+    for name in table.names("numba"):
+        assert callable(getattr(module, table.version(name).numba)), name
+        assert name in module._IMPL
+    plan = module.plan((2, 17, 13, 12), (18, 17, 3, 3), 2, 1, "zeros", "row_gemm")
+    assert plan.runs == "im2col_gemm" and "stride 2" in plan.reason, plan
+    plan = module.plan((2, 1, 13, 12), (18, 1, 9, 9), 1, 4, "zeros", "winograd")
+    assert plan.runs == "row_gemm" and "auto GEMM rule" in plan.reason, plan
+    assert module.plan((2, 17, 13, 12), (18, 17, 3, 3), 1, 1, "zeros", "direct") == (
+        "direct", "direct", "")
+    with pytest.raises(ValueError, match="other side only"):
+        module.plan((2, 17, 13, 12), (18, 17, 3, 3), 1, 1, "zeros", "warp_tiles")
+
+
+@pytest.mark.parametrize("kernel", ["conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_weight",
+                                    "bias_act", "optim_update"])
+def test_readme_tables_list_every_version(kernel):
+    """Each folder README's table of versions has a row for every name of versions.py, on
+    either side, and names each default."""
+    import importlib
+    import pathlib
+    table = importlib.import_module(f"tinysr.kernels.{kernel}.versions").TABLE
+    folder = pathlib.Path(importlib.import_module(f"tinysr.kernels.{kernel}").__file__).parent
+    readme = (folder / "README.md").read_text()
+    for name in table.versions:
+        assert f"\n| `{name}`" in readme, f"{kernel}/README.md has no row for {name}"
+    for side, name in table.default.items():
+        label = {"cuda": "CUDA default", "numba": "Numba default"}[side]
+        assert f"| `{name}` ({label})" in readme, f"{kernel}/README.md: {label} {name}"

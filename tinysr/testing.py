@@ -145,47 +145,60 @@ def _projection_check(fn, inputs, wrt, outs, eps, tol, rng, trials=3):
     return worst
 
 
+def error_terms(kernel, version, dtype, terms):
+    """The term count n of a test bound 2 n eps sum|a b| for a sum of `terms` products
+    computed by CUDA `version` of `kernel` (eps = 2^-24 for float). Plain float: n = terms.
+    A tf32x3 version in float (kernels/<kernel>/versions.py: tensor cores, 3xTF32): each
+    product is off by up to about 3 * 2^-22 |ab| and the accumulators round three times a
+    product, so n = 3 terms + 6."""
+    import importlib
+    table = importlib.import_module(f"tinysr.kernels.{kernel}.versions").TABLE
+    tf32 = table.version(version).tf32x3 and np.dtype(dtype) == np.float32
+    return 3 * terms + 6 if tf32 else terms
+
+
 def conv_error_bound(kernel, version, a, w, x_shape, stride, pad, mode):
     """Elementwise bound on |ours - the float64 reference| for one CUDA convolution pass,
     kernel "conv2d_fwd" (a = x, w), "conv2d_bwd_input" (a = gy, w) or "conv2d_bwd_weight"
     (a = gy, w = x, x_shape = the weight's shape; the bound on gw), run by the launch plans
     at `version` in a's float type: 2 n u times the computation on absolute values, with
-      - direct versions: n = the products summed (cuda_loader.error_terms; 3xTF32 for v5),
-        plus the replicate fold's adds for backward-input, or the split-K partial sums
-        for backward-weight;
-      - v6 where it runs Winograd (launch_geometry.winograd_applies): n + 2 with
+      - direct summation: n = the products summed (error_terms; 3xTF32 for tf32x3), plus
+        the replicate fold's adds for backward-input, or the split-K partial sums for
+        backward-weight;
+      - where the launch plan runs "winograd" (kernels/<kernel>/launch.py: plan): n + 2 with
         n = winograd_error_terms (winograd_weight_error_terms), on winograd_magnitude
         (winograd_weight_magnitude): the transforms' absolute values.
     """
-    from tinysr.backend import cuda_loader, numpy_ref
-    from tinysr.backend import launch_geometry as plans
-    from tinysr.kernels.conv2d_bwd_weight.reference import winograd_weight_magnitude
-    from tinysr.kernels.conv2d_fwd.reference import winograd_magnitude
-    from tinysr.kernels.conv2d_fwd.winograd_matrices import (winograd_error_terms,
-                                                             winograd_weight_error_terms)
+    import importlib
 
+    from tinysr.backend import numpy_ref
+    from tinysr.kernels.winograd_common import (winograd_error_terms, winograd_magnitude,
+                                                winograd_weight_error_terms,
+                                                winograd_weight_magnitude)
+
+    launch = importlib.import_module(f"tinysr.kernels.{kernel}.launch")
     dtype = np.dtype(a.dtype)
     u = 2.0 ** -24 if dtype == np.float32 else 2.0 ** -53
     a64, w64 = np.abs(np.asarray(a, np.float64)), np.abs(np.asarray(w, np.float64))
     if kernel == "conv2d_bwd_weight":        # a = gy, w = x, x_shape = the weight's shape
         O, C, KH, KW = (int(s) for s in x_shape)
-        if version == 6 and plans.winograd_applies(KH, KW, stride):
+        if launch.plan(w.shape, x_shape, stride, pad, mode, version).runs == "winograd":
             n = winograd_weight_error_terms(a.shape, KH) + 2
             return 2 * n * u * winograd_weight_magnitude(a64, w64, pad, mode)
-        n = cuda_loader.error_terms(kernel, version, dtype, a.size // O) + 64
+        n = error_terms(kernel, version, dtype, a.size // O) + 64
         return 2 * n * u * numpy_ref.conv2d_backward_weight(a64, w64, x_shape, stride, pad,
                                                             mode)[0]
+    if kernel not in ("conv2d_fwd", "conv2d_bwd_input"):
+        raise ValueError(f"no bound for {kernel}")
     O, C, KH, KW = w.shape
-    wino = version == 6 and plans.winograd_applies(KH, KW, stride)
+    wino = launch.plan(x_shape, w.shape, stride, pad, mode, version).runs == "winograd"
     if kernel == "conv2d_fwd":
         if wino:
             return 2 * (winograd_error_terms(C, KH) + 2) * u * winograd_magnitude(a64, w64, pad, mode)
-        n = cuda_loader.error_terms(kernel, version, dtype, C * KH * KW)
+        n = error_terms(kernel, version, dtype, C * KH * KW)
         return 2 * n * u * numpy_ref.conv2d_forward(a64, w64, stride, pad, mode)
-    if kernel != "conv2d_bwd_input":
-        raise ValueError(f"no bound for {kernel}")
-    if wino and (mode == "zeros" or pad == 0) and pad <= KH - 1:   # launch_geometry's test
+    if wino:            # the forward's Winograd on gy padded by KH-1-pad, flipped filters
         w_flip = w64[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
         return 2 * (winograd_error_terms(O, KH) + 2) * u * winograd_magnitude(a64, w_flip, KH - 1 - pad)
-    n = cuda_loader.error_terms(kernel, version, dtype, O * KH * KW + (pad + 1) ** 2)
+    n = error_terms(kernel, version, dtype, O * KH * KW + (pad + 1) ** 2)
     return 2 * n * u * numpy_ref.conv2d_backward_input(a64, w64, x_shape, stride, pad, mode)

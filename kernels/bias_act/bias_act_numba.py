@@ -8,17 +8,18 @@ Fusing saves whole passes over the activation: unfused, "add the bias", "apply R
 The derivative is taken from the OUTPUT y (y > 0 exactly when x + b > 0, as slope >= 0),
 so the forward input never has to be kept for the backward pass.
 
-v1 (the only version, DEFAULT_VERSION): one parallel iteration per (image, channel) plane,
-a flat vectorised loop over the plane's pixels. Memory-bound: it runs at the speed of
-reading and writing the tensor once.
+per_plane (the only CPU version, DEFAULT_VERSION; versions.py lists the CUDA ones): one
+parallel iteration per (image, channel) plane, a flat vectorised loop over the plane's
+pixels. Memory-bound: it runs at the speed of reading and writing the tensor once.
 """
 import numpy as np
 from numba import njit, prange
 
 from .. import cpu_common
+from . import versions
 
-DEFAULT_VERSION = "v1"
-VERSIONS = ("v1",)
+DEFAULT_VERSION = versions.DEFAULT["numba"]
+VERSIONS = versions.TABLE.names("numba")        # ("per_plane",)
 ACTS = {"none": 0, "relu": 1, "leaky_relu": 2}
 
 

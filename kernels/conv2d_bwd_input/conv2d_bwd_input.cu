@@ -14,7 +14,12 @@
 //   "replicate": grid = the whole padded image (Hg = H + 2 pad, off = 0), then
 //                conv2d_bwd_input_fold adds each border pixel onto the edge pixel it was
 //                copied from (the adjoint of the clamp).
-// launch_geometry.conv2d_backward_input picks the grid and runs the fold.
+// kernels/conv2d_bwd_input/launch.py picks the grid and runs the fold.
+//
+// Versions, by the names the library selects them with (versions.py, README.md):
+//   v1 direct, v2 smem_tiles, v3 reg_tiles, v4 warp_tiles (entries conv2d_bwd_input_v4
+//   and conv2d_bwd_input_v4_n128), v5 tf32x3; "winograd" has no kernel here: it runs
+//   conv2d_fwd's winograd.cu on gy.
 //
 // Arguments of every version: (gy, w, out, N, C, H, W, O, KH, KW, Ho, Wo, stride, pad,
 // replicate, Hg, Wg, off); out is (N, C, Hg, Wg).
@@ -234,10 +239,10 @@ __global__ void conv2d_bwd_input_fold(const T* __restrict__ gpad, T* __restrict_
 // read with zero fill outside [0, Ho) x [0, Wo) (common.cuh: gather_taps). v3's gy_tap
 // tested the stride on every element; here the per-element work is the forward's.
 //   A slot: w[o, c, p, q] with k = (o, pq) walked by Carry2; channel rows past C clamped.
-// Strides other than 1 run v3 (launch_geometry.conv2d_backward_input): a stride-2
+// Strides other than 1 run v3 (versions.py's fallbacks): a stride-2
 // gradient skips 3 taps of 4, which a dense tile cannot use.
 //   grid = (ceil(N*Hg*Wg / 256), ceil(C / 64)), block = 256;
-// or, when launch_geometry.v4_fwd_tile prefers it (as for the forward), the 64 x 128 tile
+// or, when conv2d_fwd/launch.py's warp_tile_for prefers it (as for the forward), the 64 x 128 tile
 // entry conv2d_bwd_input_v4_n128: grid = (ceil(N*Hg*Wg / 128), ceil(C / 64)), block = 128.
 // ---------------------------------------------------------------------------------
 template <typename T, typename Cfg>

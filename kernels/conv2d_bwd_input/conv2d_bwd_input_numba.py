@@ -1,49 +1,53 @@
-"""conv2d backward-input on the CPU: gx = dL/dx given gy = dL/dy (see README.md).
+"""conv2d backward-input on the CPU: gx = dL/dx given gy = dL/dy, by algorithm (see
+README.md; the names, each one's CUDA twin and every fallback are in versions.py).
 
     gx[n,c,h,w] = sum_{o,p,q,i,j : i*s+p-pad -> h, j*s+q-pad -> w} w[o,c,p,q] * gy[n,o,i,j]
 
 (with "replicate" padding, every padded pixel that copied the edge sends its gradient back
-to that edge pixel). The versions mirror conv2d_fwd:
+to that edge pixel). The algorithms mirror conv2d_fwd's:
 
-v1  direct scatter, one parallel iteration per (image, input channel) plane, so no two
-    threads ever add into the same pixel. Obviously right, slow.
-v2  GEMM + col2im: cols (C*kh*kw, Ho*Wo) = W^T @ gy[n], then col2im adds every column
-    entry back onto the pixel it came from. Any stride.
-v3  shifted rows for tiny O (stride 1): gxpad[c, i+p, q:q+Wo] += w[o,c,p,q] * gy[n,o,i,:],
-    vectorised over the row. No column buffer.
-v4  shifted-window GEMM (stride 1): per tap, gxpad_flat[:, off:off+span] += W_pq^T @ gy_wide,
-    where gy_wide is gy laid out with the padded row width (junk columns zero).
-v5  row im2col adjoint (stride 1): grows (kw*C, Hp*Wo) gets, for each row tap p,
-    w_rows[p]^T @ gy[n] added into the window grows[:, p*Wo : p*Wo + Ho*Wo] (kh sgemms,
-    exact Ho*Wo columns, gy read in place: no wide copy of gy), then
-    rows_adjoint_image adds each shifted copy back onto the padded gradient. Faster than
-    v4 for the reasons given in conv2d_fwd's v5.
-v6  Winograd (stride 1, zero padding): the input gradient of a stride-1 convolution IS a
-    stride-1 convolution, of gy padded by kh-1-pad with the filters flipped and
-    transposed, w'[c, o, p, q] = w[o, c, kh-1-p, kw-1-q]. So v6 runs conv2d_fwd v7
-    (Winograd F(m x m, r x r), see kernels/conv2d_fwd/winograd_numba.py) on it: for a 5x5
-    filter 4.6x fewer multiplies than v5's GEMMs, no rows buffer and no adjoint scatter.
-    Replicate padding, other strides and filter sizes fall back to gemm_auto below.
-auto (DEFAULT_VERSION), stride 1: 1x1 without padding -> v2; O > 4 -> v5;
-    O <= 4 and C >= 16 -> v4 (long GEMM rows beat v3's scatter); other O <= 4 -> v3.
-    Any other stride: v2.
+direct        scatter, one parallel iteration per (image, input channel) plane, so no two
+              threads ever add into the same pixel. Obviously right, slow.
+im2col_gemm   cols (C*kh*kw, Ho*Wo) = W^T @ gy[n], then col2im adds every column entry
+              back onto the pixel it came from. Any stride.
+shifted_rows  for tiny O (stride 1): gxpad[c, i+p, q:q+Wo] += w[o,c,p,q] * gy[n,o,i,:],
+              vectorised over the row. No column buffer.
+window_gemm   shifted-window GEMM (stride 1): per tap, gxpad_flat[:, off:off+span] +=
+              W_pq^T @ gy_wide, where gy_wide is gy laid out with the padded row width
+              (junk columns zero).
+row_gemm      row im2col adjoint (stride 1): grows (kw*C, Hp*Wo) gets, for each row tap p,
+              w_rows[p]^T @ gy[n] added into the window grows[:, p*Wo : p*Wo + Ho*Wo]
+              (kh sgemms, exact Ho*Wo columns, gy read in place: no wide copy of gy), then
+              rows_adjoint_image adds each shifted copy back onto the padded gradient.
+              Faster than window_gemm for the reasons given in conv2d_fwd's row_gemm.
+winograd      (stride 1, zero padding): the input gradient of a stride-1 convolution IS a
+              stride-1 convolution, of gy padded by kh-1-pad with the filters flipped and
+              transposed, w'[c, o, p, q] = w[o, c, kh-1-p, kw-1-q]. So it runs conv2d_fwd's
+              winograd (kernels/conv2d_fwd/winograd_numba.py) on it: for a 5x5 filter 4.6x
+              fewer multiplies than row_gemm's GEMMs, no rows buffer, no adjoint scatter.
+auto          (DEFAULT_VERSION) picks by the shape: versions.auto_rule.
+
+Each conv2d_bwd_input_<name> below runs its algorithm as asked; conv2d_bwd_input(...,
+version) first asks versions.TABLE what runs for this shape.
 """
 import numpy as np
 from numba import njit, prange
 
-from ..blas_numba import gemm
 from .. import cpu_common
+from ..blas_numba import gemm
+from ..conv_common import ConvShape
+from ..conv2d_fwd.conv2d_fwd_numba import conv2d_fwd_winograd
 from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
                           thread_count)
 from ..im2col.im2col_numba import col2im_image, rows_adjoint_image
 from ..im2col.pad_numba import unpad_grad_image
-from ..conv2d_fwd import conv2d_fwd_numba
+from . import versions
 
-DEFAULT_VERSION = "auto"
-VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "auto")
+DEFAULT_VERSION = versions.DEFAULT["numba"]
+VERSIONS = versions.TABLE.names("numba")      # direct, im2col_gemm, ..., winograd, auto
 
 
-# ---------------------------------------------------------------- v1: direct scatter
+# ---------------------------------------------------------------- direct: scatter
 @njit(parallel=True, cache=True)
 def _bwd_input_direct(gy, w, stride, pad, mode, gx):
     n_img, n_ch, h, wd = gx.shape
@@ -69,13 +73,13 @@ def _bwd_input_direct(gy, w, stride, pad, mode, gx):
                             gx[n, c, hi, wj] += w[o, c, p, q] * g
 
 
-def conv2d_bwd_input_v1(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+def conv2d_bwd_input_direct(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
     gx = cpu_common.empty(x_shape, gy.dtype)
     _bwd_input_direct(gy, w, stride, padding, padding_code(padding_mode), gx)
     return gx
 
 
-# ---------------------------------------------------------------- v2: GEMM + col2im
+# ---------------------------------------------------------------- im2col_gemm: GEMM + col2im
 @njit(parallel=True, cache=True)
 def _bwd_input_gemm(gy, wmat, kh, kw, stride, pad, mode, cols, gx):
     n_img, n_ch, h, w = gx.shape
@@ -95,7 +99,7 @@ def _bwd_input_gemm(gy, wmat, kh, kw, stride, pad, mode, cols, gx):
                 col2im_image(cols[t], kh, kw, stride, pad, mode, gx[n])
 
 
-def conv2d_bwd_input_v2(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+def conv2d_bwd_input_im2col_gemm(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
     gx = cpu_common.empty(x_shape, gy.dtype)
     n_out, n_ch, kh, kw = w.shape
     npix = gy.shape[2] * gy.shape[3]
@@ -107,7 +111,7 @@ def conv2d_bwd_input_v2(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros
     return gx
 
 
-# ---------------------------------------------------------------- v3: shifted rows, tiny O
+# ---------------------------------------------------------------- shifted_rows (stride 1)
 @njit(parallel=True, cache=True, fastmath={"contract"})
 def _bwd_input_shift(gy, w, pad, mode, gpad, gx):
     n_img, n_ch, h, wd = gx.shape
@@ -130,9 +134,7 @@ def _bwd_input_shift(gy, w, pad, mode, gpad, gx):
         unpad_grad_image(gpad[nc:nc + 1], pad, mode, gx[n, c:c + 1])
 
 
-def conv2d_bwd_input_v3(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_bwd_input_v2(gy, w, x_shape, stride, padding, padding_mode)
+def conv2d_bwd_input_shifted_rows(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
     gx = cpu_common.empty(x_shape, gy.dtype)
     n_img, n_ch, h, wd = x_shape
     gpad = WORKSPACE.get("gpad", (n_img * n_ch, h + 2 * padding, wd + 2 * padding), gy.dtype)
@@ -140,7 +142,7 @@ def conv2d_bwd_input_v3(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros
     return gx
 
 
-# ---------------------------------------------------------------- v4: shifted-window GEMM
+# ---------------------------------------------------------------- window_gemm (stride 1)
 @njit(parallel=True, cache=True)
 def _bwd_input_taps_gemm(gy, w_taps, kh, kw, pad, mode, gpad, wide, gx):
     n_img, n_ch, h, w = gx.shape
@@ -164,9 +166,7 @@ def _bwd_input_taps_gemm(gy, w_taps, kh, kw, pad, mode, gpad, wide, gx):
             unpad_grad_image(gpad[t], pad, mode, gx[n])
 
 
-def conv2d_bwd_input_v4(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_bwd_input_v2(gy, w, x_shape, stride, padding, padding_mode)
+def conv2d_bwd_input_window_gemm(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
     gx = cpu_common.empty(x_shape, gy.dtype)
     n_img, n_ch, h, wd = x_shape
     n_out, _, kh, kw = w.shape
@@ -182,7 +182,7 @@ def conv2d_bwd_input_v4(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros
     return gx
 
 
-# ---------------------------------------------------------------- v5: row im2col adjoint
+# ---------------------------------------------------------------- row_gemm (stride 1)
 @njit(parallel=True, cache=True)
 def _bwd_input_rows_gemm(gy, w_rows, kh, kw, pad, mode, grows, gpad, gx):
     n_img, n_ch, h, w = gx.shape
@@ -207,9 +207,7 @@ def _bwd_input_rows_gemm(gy, w_rows, kh, kw, pad, mode, grows, gpad, gx):
                 rows_adjoint_image(g, kw, wo, gx[n])
 
 
-def conv2d_bwd_input_v5(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_bwd_input_v2(gy, w, x_shape, stride, padding, padding_mode)
+def conv2d_bwd_input_row_gemm(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
     gx = cpu_common.empty(x_shape, gy.dtype)
     n_img, n_ch, h, wd = x_shape
     n_out, _, kh, kw = w.shape
@@ -225,59 +223,52 @@ def conv2d_bwd_input_v5(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros
     return gx
 
 
-# ---------------------------------------------------------------- v6: Winograd
-def winograd_ok(w_shape, stride, padding, padding_mode):
-    """v6 needs what conv2d_fwd v7 needs, zero padding, and padding <= kh - 1."""
-    return (conv2d_fwd_numba.winograd_ok(w_shape, stride) and padding_mode == "zeros"
-            and padding <= w_shape[2] - 1)
-
-
-def conv2d_bwd_input_v6(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
-    if not winograd_ok(w.shape, stride, padding, padding_mode):
-        return conv2d_bwd_input_gemm_auto(gy, w, x_shape, stride, padding, padding_mode)
+# ---------------------------------------------------------------- winograd (stride 1, zeros)
+def conv2d_bwd_input_winograd(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
     kh = w.shape[2]
     w_flip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)       # (C, O, kh, kw)
-    gx = conv2d_fwd_numba.conv2d_fwd_v7(gy, w_flip, 1, kh - 1 - padding, "zeros")
+    gx = conv2d_fwd_winograd(gy, w_flip, 1, kh - 1 - padding, "zeros")
     assert gx.shape == tuple(x_shape)
     return gx
 
 
+# ---------------------------------------------------------------- choosing a version
+_RUN = {"direct": conv2d_bwd_input_direct, "im2col_gemm": conv2d_bwd_input_im2col_gemm,
+        "shifted_rows": conv2d_bwd_input_shifted_rows,
+        "window_gemm": conv2d_bwd_input_window_gemm, "row_gemm": conv2d_bwd_input_row_gemm,
+        "winograd": conv2d_bwd_input_winograd}
+
+
+def plan(x_shape, w_shape, stride=1, padding=0, padding_mode="zeros", version=DEFAULT_VERSION):
+    """What conv2d_bwd_input runs for this call, and why (versions.TABLE)."""
+    shape = ConvShape.of(x_shape, w_shape, stride, padding, padding_mode)
+    return versions.TABLE.plan("numba", version, shape)
+
+
+def _planned(version):
+    def run(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
+        runs = plan(x_shape, w.shape, stride, padding, padding_mode, version).runs
+        return _RUN[runs](gy, w, x_shape, stride, padding, padding_mode)
+    run.__name__ = run.__qualname__ = f"conv2d_bwd_input_{version}_planned"
+    return run
+
+
+conv2d_bwd_input_auto = _planned("auto")
+
+
 def conv2d_bwd_input_gemm_auto(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
-    n_out, n_ch, kh, kw = w.shape
-    if stride != 1 or (kh == kw == 1 and padding == 0):
-        return conv2d_bwd_input_v2(gy, w, x_shape, stride, padding, padding_mode)
-    if n_out <= 4:
-        if n_ch >= 16:
-            return conv2d_bwd_input_v4(gy, w, x_shape, stride, padding, padding_mode)
-        return conv2d_bwd_input_v3(gy, w, x_shape, stride, padding, padding_mode)
-    return conv2d_bwd_input_v5(gy, w, x_shape, stride, padding, padding_mode)
+    """The auto rule without Winograd (versions.gemm_rule; benchmarks/bench_conv.py
+    --gemm-auto runs it in place of auto)."""
+    shape = ConvShape.of(x_shape, w.shape, stride, padding, padding_mode)
+    return _RUN[versions.gemm_rule(shape)[0]](gy, w, x_shape, stride, padding, padding_mode)
+
+
+# version -> what conv2d_bwd_input calls: the version's plan, then the algorithm that runs
+_IMPL = {name: _planned(name) for name in VERSIONS}
+_IMPL["auto"] = conv2d_bwd_input_auto
 
 
 def conv2d_bwd_input(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros",
                      version=DEFAULT_VERSION):
     """The entry point the library calls: gy (N,O,Ho,Wo), w (O,C,kh,kw) -> gx (x_shape)."""
     return _IMPL[version](gy, w, tuple(x_shape), stride, padding, padding_mode)
-
-
-def auto_uses_winograd(w_shape, stride, padding, padding_mode):
-    """The auto rule's Winograd branch: as conv2d_fwd's (C, O >= 16), zero padding."""
-    return (winograd_ok(w_shape, stride, padding, padding_mode) and w_shape[0] >= 16
-            and w_shape[1] >= 16)
-
-
-def uses_winograd(version, w_shape, stride, padding, padding_mode):
-    """Whether conv2d_bwd_input(..., version) runs v6 (Winograd rounding-error bound)."""
-    return winograd_ok(w_shape, stride, padding, padding_mode) and (
-        version == "v6" or (version == "auto" and
-                            auto_uses_winograd(w_shape, stride, padding, padding_mode)))
-
-
-def conv2d_bwd_input_auto(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
-    if auto_uses_winograd(w.shape, stride, padding, padding_mode):
-        return conv2d_bwd_input_v6(gy, w, x_shape, stride, padding, padding_mode)
-    return conv2d_bwd_input_gemm_auto(gy, w, x_shape, stride, padding, padding_mode)
-
-
-_IMPL = {"v1": conv2d_bwd_input_v1, "v2": conv2d_bwd_input_v2, "v3": conv2d_bwd_input_v3,
-         "v4": conv2d_bwd_input_v4, "v5": conv2d_bwd_input_v5, "v6": conv2d_bwd_input_v6,
-         "auto": conv2d_bwd_input_auto}

@@ -1,12 +1,16 @@
-"""float64 NumPy reference for conv2d backward-input: plain loops first, then vectorised."""
+"""float64 references for conv2d backward-input: the definition in plain loops, and the
+vectorised one, which is the library's NumPy reference backend (tinysr.backend.numpy_ref)
+run in float64, checked here against the loops."""
 import numpy as np
 
-from ..im2col.reference import col2im
+from ...backend import numpy_ref
 
 
 def conv2d_bwd_input_loops(gy, w, x_shape, stride=1, p=0, padding_mode="zeros"):
     """Scatter every gy element back through every tap onto the padded input, then fold the
-    padding (replicate: border entries belong to the edge pixel they copied)."""
+    padding (numpy_ref.unpad_grad_nchw: replicate border entries belong to the edge pixel
+    they copied)."""
+    gy, w = np.asarray(gy, np.float64), np.asarray(w, np.float64)
     n_img, n_ch, h, wd = x_shape
     n_out, _, kh, kw = w.shape
     ho, wo = gy.shape[2:]
@@ -19,21 +23,12 @@ def conv2d_bwd_input_loops(gy, w, x_shape, stride=1, p=0, padding_mode="zeros"):
                         for a in range(kh):
                             for b in range(kw):
                                 gp[n, c, i * stride + a, j * stride + b] += w[o, c, a, b] * gy[n, o, i, j]
-    if p == 0:
-        return gp
-    gx = gp[:, :, p:-p, p:-p].copy()
-    if padding_mode == "replicate":
-        for i in range(h + 2 * p):
-            for j in range(wd + 2 * p):
-                if not (p <= i < h + p and p <= j < wd + p):
-                    gx[:, :, min(max(i - p, 0), h - 1), min(max(j - p, 0), wd - 1)] += gp[:, :, i, j]
-    return gx
+    return numpy_ref.unpad_grad_nchw(gp, p, padding_mode)
 
 
 def conv2d_bwd_input(gy, w, x_shape, stride=1, p=0, padding_mode="zeros"):
-    """cols = W^T @ gy per image (one einsum), then the im2col adjoint."""
-    n_out, n_ch, kh, kw = w.shape
-    n_img = gy.shape[0]
-    cols = np.einsum("ok,nop->nkp", w.reshape(n_out, -1).astype(np.float64),
-                     gy.reshape(n_img, n_out, -1).astype(np.float64))
-    return col2im(cols, x_shape, kh, kw, stride, p, padding_mode)
+    """numpy_ref.conv2d_backward_input in float64: each tap sends gy back (tensordot), then
+    the padding is folded."""
+    return numpy_ref.conv2d_backward_input(np.asarray(gy, np.float64),
+                                           np.asarray(w, np.float64), tuple(x_shape), stride,
+                                           p, padding_mode)

@@ -11,7 +11,11 @@
 //   part_gw[z][o][(c,p,q)],  part_gb[z][o]
 // and conv2d_bwd_weight_reduce adds the splits in a fixed order. No atomics, so results
 // are bit-for-bit reproducible. With splits = 1 the partial buffers ARE gw and gb and the
-// reduce kernel is skipped (launch_geometry.conv2d_backward_weight).
+// reduce kernel is skipped (kernels/conv2d_bwd_weight/launch.py).
+//
+// Versions, by the names the library selects them with (versions.py, README.md):
+//   v1 direct, v2 smem_tiles, v3 reg_tiles, v4 warp_tiles, v5 tf32x3; v6 winograd is
+//   winograd_bwd_weight.cu.
 //
 // Arguments of every version: (gy, x, part_gw, part_gb, N, C, H, W, O, KH, KW, Ho, Wo,
 // stride, pad, replicate, splits, kchunk).

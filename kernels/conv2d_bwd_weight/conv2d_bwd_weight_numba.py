@@ -1,28 +1,34 @@
-"""conv2d backward-weight (and the bias gradient) on the CPU (see README.md).
+"""conv2d backward-weight (and the bias gradient) on the CPU, by algorithm (see README.md;
+the names, each one's CUDA twin and every fallback are in versions.py).
 
     gw[o,c,p,q] = sum_{n,i,j} gy[n,o,i,j] * xpad[n, c, i*s+p, j*s+q]
     gb[o]       = sum_{n,i,j} gy[n,o,i,j]
 
-Both are reductions over the batch. Every version gives each thread its own partial sums
+Both are reductions over the batch. Every algorithm gives each thread its own partial sums
 (over its share of the images) and adds the partials at the end: no locks, no races, and
 the same result for any thread count up to rounding.
 
-v1  direct loops, one parallel iteration per (o, c) pair. Obviously right, slow.
-v2  im2col + GEMM: part[t] += gy[n] (O, Ho*Wo) @ cols^T (Ho*Wo, C*kh*kw). Any stride.
-v3  shifted rows for tiny O (stride 1): with gy laid out in wide rows (padded width,
-    junk columns zero), each tap is ONE long dot product with a shifted run of the flat
-    padded image, vectorised (fastmath "reassoc" lets LLVM split the sum into lanes).
-v4  shifted-window GEMM (stride 1): per tap, part[t, tap] (O, C) += gy_wide @ xwindow^T.
-v5  row im2col (stride 1): rows_image copies the padded image kw times (one shift per
-    column tap q); per row tap p, part[t, p] (O, kw*C) += gy[n] (O, Ho*Wo) @ window^T,
-    K = Ho*Wo exact, gy read in place (no wide copy). kh sgemms instead of kh*kw. The
-    partial is accumulated transposed, (kw*C, O), which SciPy's OpenBLAS runs ~25% faster
-    for O = 32 (see conv2d_fwd v5). 1x1 unpadded layers read x[n] directly.
-v6  Winograd F(m x m, r x r) (stride 1, square 3x3 or 5x5 filters;
-    winograd_bwd_weight_numba.py): the adjoint of conv2d_fwd v7, alpha^2 GEMMs per image
-    over its tiles, gw = G^T dU G in float64 at the end. Others fall back to gemm_auto.
-auto (DEFAULT_VERSION), stride 1: 5x5 with C, O >= 16 -> v6; 1x1 without padding -> v2;
-    O > 4 -> v5; O <= 4 and C >= 16 -> v4; other O <= 4 -> v3. Any other stride: v2.
+direct        loops, one parallel iteration per (o, c) pair. Obviously right, slow.
+im2col_gemm   part[t] += gy[n] (O, Ho*Wo) @ cols^T (Ho*Wo, C*kh*kw). Any stride.
+shifted_rows  for tiny O (stride 1): with gy laid out in wide rows (padded width, junk
+              columns zero), each tap is ONE long dot product with a shifted run of the
+              flat padded image, vectorised (fastmath "reassoc" lets LLVM split the sum
+              into lanes).
+window_gemm   shifted-window GEMM (stride 1): per tap, part[t, tap] (O, C) += gy_wide @
+              xwindow^T.
+row_gemm      row im2col (stride 1): rows_image copies the padded image kw times (one shift
+              per column tap q); per row tap p, part[t, p] (O, kw*C) += gy[n] (O, Ho*Wo) @
+              window^T, K = Ho*Wo exact, gy read in place (no wide copy). kh sgemms instead
+              of kh*kw. The partial is accumulated transposed, (kw*C, O), which SciPy's
+              OpenBLAS runs ~25% faster for O = 32 (see conv2d_fwd row_gemm). 1x1 unpadded
+              layers read x[n] directly.
+winograd      Winograd F(m x m, r x r) (stride 1, square 3x3 or 5x5 filters;
+              winograd_bwd_weight_numba.py): the adjoint of conv2d_fwd's winograd, alpha^2
+              GEMMs per image over its tiles, gw = G^T dU G in float64 at the end.
+auto          (DEFAULT_VERSION) picks by the shape: versions.auto_rule.
+
+Each conv2d_bwd_weight_<name> below runs its algorithm as asked; conv2d_bwd_weight(...,
+version) first asks versions.TABLE what runs for this shape.
 
 The bias gradient (bias_grad) sums each (n, o) plane into float64 in one pass with no
 temporary array (it used to convert every plane to a float64 copy first).
@@ -30,18 +36,19 @@ temporary array (it used to convert every plane to a float64 copy first).
 import numpy as np
 from numba import njit, prange
 
-from ..blas_numba import gemm
 from .. import cpu_common
-from ..conv2d_fwd import conv2d_fwd_numba
-from ..conv2d_fwd.winograd_matrices import matrices as winograd_matrices
+from ..blas_numba import gemm
+from ..conv_common import ConvShape
 from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
                           thread_count)
 from ..im2col.im2col_numba import im2col_image, rows_image
 from ..im2col.pad_numba import pad_image, padded
+from ..winograd_common import matrices as winograd_matrices
+from . import versions
 from .winograd_bwd_weight_numba import bwd_weight_winograd
 
-DEFAULT_VERSION = "auto"
-VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "auto")
+DEFAULT_VERSION = versions.DEFAULT["numba"]
+VERSIONS = versions.TABLE.names("numba")      # direct, im2col_gemm, ..., winograd, auto
 
 
 @njit(parallel=True, cache=True)
@@ -61,7 +68,7 @@ def bias_grad(gy):
     return planes.sum(axis=0).astype(gy.dtype)
 
 
-# ---------------------------------------------------------------- v1: direct loops
+# ---------------------------------------------------------------- direct: loops
 @njit(parallel=True, cache=True)
 def _bwd_weight_direct(gy, x, stride, pad, mode, gw):
     n_img, n_ch, h, wd = x.shape
@@ -87,13 +94,13 @@ def _bwd_weight_direct(gy, x, stride, pad, mode, gw):
                 gw[o, c, p, q] = acc
 
 
-def conv2d_bwd_weight_v1(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+def conv2d_bwd_weight_direct(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     gw = cpu_common.empty(w_shape, gy.dtype)
     _bwd_weight_direct(gy, x, stride, padding, padding_code(padding_mode), gw)
     return gw, bias_grad(gy)
 
 
-# ---------------------------------------------------------------- v2: im2col + GEMM
+# ---------------------------------------------------------------- im2col_gemm
 @njit(parallel=True, cache=True)
 def _bwd_weight_gemm(gy, x, kh, kw, stride, pad, mode, cols, part):
     n_img, n_ch, h, w = x.shape
@@ -115,7 +122,7 @@ def _bwd_weight_gemm(gy, x, kh, kw, stride, pad, mode, cols, part):
                  src, npix, 1.0, part[t], k)
 
 
-def conv2d_bwd_weight_v2(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+def conv2d_bwd_weight_im2col_gemm(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     n_out, n_ch, kh, kw = w_shape
     npix = gy.shape[2] * gy.shape[3]
     parts = min(thread_count(), x.shape[0])
@@ -127,7 +134,7 @@ def conv2d_bwd_weight_v2(gy, x, w_shape, stride=1, padding=0, padding_mode="zero
     return part.sum(axis=0).reshape(w_shape), bias_grad(gy)
 
 
-# ---------------------------------------------------------------- v3: shifted rows, tiny O
+# ---------------------------------------------------------------- shifted_rows (stride 1)
 @njit(parallel=True, cache=True)
 def _to_wide(gy, wp, gyw):
     """gy (N, O, Ho, Wo) -> gyw (N, O, span): rows laid out with the padded width Wp and
@@ -163,9 +170,7 @@ def _bwd_weight_shift(gyw, xp, gw):
             gw[o, c, tap // kw, tap % kw] = acc[tap]
 
 
-def conv2d_bwd_weight_v3(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+def conv2d_bwd_weight_shifted_rows(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     gw = cpu_common.empty(w_shape, gy.dtype)
     xp = padded(x, padding, padding_mode)
     ho, wo = gy.shape[2:]
@@ -176,7 +181,7 @@ def conv2d_bwd_weight_v3(gy, x, w_shape, stride=1, padding=0, padding_mode="zero
     return gw, bias_grad(gy)
 
 
-# ---------------------------------------------------------------- v4: shifted-window GEMM
+# ---------------------------------------------------------------- window_gemm (stride 1)
 @njit(parallel=True, cache=True)
 def _bwd_weight_taps_gemm(gy, x, kh, kw, pad, mode, xpad, wide, part):
     n_img, n_ch, h, w = x.shape
@@ -203,9 +208,7 @@ def _bwd_weight_taps_gemm(gy, x, kh, kw, pad, mode, xpad, wide, part):
                      1.0, part[t, tap], n_ch)
 
 
-def conv2d_bwd_weight_v4(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+def conv2d_bwd_weight_window_gemm(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     n_out, n_ch, kh, kw = w_shape
     n_img, _, h, wd = x.shape
     ho, wo = gy.shape[2:]
@@ -221,7 +224,7 @@ def conv2d_bwd_weight_v4(gy, x, w_shape, stride=1, padding=0, padding_mode="zero
     return np.ascontiguousarray(gw), bias_grad(gy)
 
 
-# ---------------------------------------------------------------- v5: row im2col + GEMM
+# ---------------------------------------------------------------- row_gemm (stride 1)
 @njit(parallel=True, cache=True)
 def _bwd_weight_rows_gemm(gy, x, kh, kw, pad, mode, xpad, rows, part):
     n_img, n_ch, h, w = x.shape
@@ -245,14 +248,12 @@ def _bwd_weight_rows_gemm(gy, x, kh, kw, pad, mode, xpad, rows, part):
                 r = rows[t]
                 rows_image(x[n], kw, wo, r)
             gyn = gy[n].reshape(n_out, npix)
-            for p in range(kh):     # the transposed partial, (kw*C, O): see conv2d_fwd v5
+            for p in range(kh):     # the transposed partial, (kw*C, O): see conv2d_fwd row_gemm
                 gemm(False, True, kc, n_out, npix, 1.0, r[:, p * wo:], hp * wo, gyn, npix,
                      1.0, part[t, p], n_out)
 
 
-def conv2d_bwd_weight_v5(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
+def conv2d_bwd_weight_row_gemm(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     n_out, n_ch, kh, kw = w_shape
     n_img, _, h, wd = x.shape
     wo = gy.shape[3]
@@ -270,10 +271,8 @@ def conv2d_bwd_weight_v5(gy, x, w_shape, stride=1, padding=0, padding_mode="zero
     return np.ascontiguousarray(gw), bias_grad(gy)
 
 
-# ---------------------------------------------------------------- v6: Winograd F(m, r)
-def conv2d_bwd_weight_v6(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
-    if not conv2d_fwd_numba.winograd_ok(w_shape, stride):
-        return conv2d_bwd_weight_gemm_auto(gy, x, w_shape, stride, padding, padding_mode)
+# ---------------------------------------------------------------- winograd F(m, r) (stride 1)
+def conv2d_bwd_weight_winograd(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     n_out, n_ch, r, _ = w_shape
     n_img = x.shape[0]
     ho, wo = gy.shape[2], gy.shape[3]
@@ -301,43 +300,42 @@ def conv2d_bwd_weight_v6(gy, x, w_shape, stride=1, padding=0, padding_mode="zero
     return np.ascontiguousarray(gw, dtype=dt), bias_grad(gy)
 
 
+# ---------------------------------------------------------------- choosing a version
+_RUN = {"direct": conv2d_bwd_weight_direct, "im2col_gemm": conv2d_bwd_weight_im2col_gemm,
+        "shifted_rows": conv2d_bwd_weight_shifted_rows,
+        "window_gemm": conv2d_bwd_weight_window_gemm, "row_gemm": conv2d_bwd_weight_row_gemm,
+        "winograd": conv2d_bwd_weight_winograd}
+
+
+def plan(x_shape, w_shape, stride=1, padding=0, padding_mode="zeros", version=DEFAULT_VERSION):
+    """What conv2d_bwd_weight runs for this call, and why (versions.TABLE)."""
+    shape = ConvShape.of(x_shape, w_shape, stride, padding, padding_mode)
+    return versions.TABLE.plan("numba", version, shape)
+
+
+def _planned(version):
+    def run(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
+        runs = plan(x.shape, w_shape, stride, padding, padding_mode, version).runs
+        return _RUN[runs](gy, x, w_shape, stride, padding, padding_mode)
+    run.__name__ = run.__qualname__ = f"conv2d_bwd_weight_{version}_planned"
+    return run
+
+
+conv2d_bwd_weight_auto = _planned("auto")
+
+
 def conv2d_bwd_weight_gemm_auto(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
-    n_out, n_ch, kh, kw = w_shape
-    if stride != 1 or (kh == kw == 1 and padding == 0):
-        return conv2d_bwd_weight_v2(gy, x, w_shape, stride, padding, padding_mode)
-    if n_out <= 4:
-        if n_ch >= 16:
-            return conv2d_bwd_weight_v4(gy, x, w_shape, stride, padding, padding_mode)
-        return conv2d_bwd_weight_v3(gy, x, w_shape, stride, padding, padding_mode)
-    return conv2d_bwd_weight_v5(gy, x, w_shape, stride, padding, padding_mode)
+    """The auto rule without Winograd (versions.gemm_rule)."""
+    shape = ConvShape.of(x.shape, w_shape, stride, padding, padding_mode)
+    return _RUN[versions.gemm_rule(shape)[0]](gy, x, w_shape, stride, padding, padding_mode)
+
+
+# version -> what conv2d_bwd_weight calls: the version's plan, then the algorithm that runs
+_IMPL = {name: _planned(name) for name in VERSIONS}
+_IMPL["auto"] = conv2d_bwd_weight_auto
 
 
 def conv2d_bwd_weight(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros",
                       version=DEFAULT_VERSION):
     """The entry point the library calls: -> (gw (O,C,kh,kw), gb (O,))."""
     return _IMPL[version](gy, x, tuple(w_shape), stride, padding, padding_mode)
-
-
-def auto_uses_winograd(w_shape, stride):
-    """The auto rule's Winograd branch: 5x5 filters, stride 1, C, O >= 16. (Measured on
-    this 2-core Zen 4, docs/kernels.md: 1.4-1.5x v5 on SRCNN's 64->32 5x5; on VDSR's 3x3
-    the two were within noise of each other, so 3x3 keeps v5's smaller rounding error.)"""
-    return (conv2d_fwd_numba.winograd_ok(w_shape, stride) and w_shape[2] == 5
-            and w_shape[0] >= 16 and w_shape[1] >= 16)
-
-
-def conv2d_bwd_weight_auto(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
-    if auto_uses_winograd(w_shape, stride):
-        return conv2d_bwd_weight_v6(gy, x, w_shape, stride, padding, padding_mode)
-    return conv2d_bwd_weight_gemm_auto(gy, x, w_shape, stride, padding, padding_mode)
-
-
-def uses_winograd(version, w_shape, stride):
-    """Whether conv2d_bwd_weight(..., version) runs v6 (Winograd rounding-error bound)."""
-    return conv2d_fwd_numba.winograd_ok(w_shape, stride) and (
-        version == "v6" or (version == "auto" and auto_uses_winograd(w_shape, stride)))
-
-
-_IMPL = {"v1": conv2d_bwd_weight_v1, "v2": conv2d_bwd_weight_v2, "v3": conv2d_bwd_weight_v3,
-         "v4": conv2d_bwd_weight_v4, "v5": conv2d_bwd_weight_v5, "v6": conv2d_bwd_weight_v6,
-         "auto": conv2d_bwd_weight_auto}

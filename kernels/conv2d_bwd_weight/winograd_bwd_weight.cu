@@ -14,7 +14,7 @@
 // whose reduction runs over the P tiles (long) while the output is small (R x S), as in
 // every weight gradient. 36 multiply-adds per 16 pixels a (r, s) pair instead of 144.
 //
-// Kernels, launched by launch_geometry.conv2d_backward_weight (version 6):
+// Kernels, launched by launch.py's winograd_weight_grad ("winograd"):
 //   0. V = the forward's input transform (conv2d_fwd_v6_input, winograd.cu), reused
 //   1. gy:      Yh[xi][r][t] = (A dY_t[r] A^T)[xi]          one thread per (r, t), t fastest
 //   2. gemm:    part[split][xi] = the split's share of Yh[xi] V[xi]^T: a 64 x 64 output

@@ -1,5 +1,5 @@
-"""Winograd weight gradient F(m x m, r x r) on the CPU (conv2d_bwd_weight v6; the CUDA twin
-is winograd_bwd_weight.cu).
+"""Winograd weight gradient F(m x m, r x r) on the CPU (conv2d_bwd_weight "winograd"; the
+CUDA twin is winograd_bwd_weight.cu, F(4x4, 3x3) only).
 
 The forward (kernels/conv2d_fwd/winograd_numba.py) computes, per output tile t,
     y_t = A^T [ U (.) V_t ] A,      U = G g G^T,   V_t = B^T d_t B
@@ -11,14 +11,14 @@ alpha^2 GEMMs per image whose reduction runs over the T tiles of the image.
 Per thread (its share of the images): the forward's channels-last copy, decimation and
 input transform give V (alpha^2, T, C); gy's tiles are gathered into rows
 gt[j*m + i] = (the (i, j) pixel of every tile, every channel: T*O floats), transformed
-over those long rows (_combine, as the forward's transforms) into Yh (alpha^2, T, O); the
+over those long rows (combine, as the forward's transforms) into Yh (alpha^2, T, O); the
 alpha^2 GEMMs accumulate into the thread's partial dU. The partials are added at the end
 and gw = G^T dU G is taken in float64 (U's rounding happens once, at the end).
 """
 from numba import njit, prange
 
 from ..blas_numba import gemm
-from ..conv2d_fwd.winograd_numba import _channels_last, _combine, _decimate, _input_transform
+from ..winograd_transforms_numba import channels_last, combine, decimate, input_transform
 
 
 @njit(cache=True)
@@ -47,10 +47,10 @@ def _gy_transform(gt, a_mat, s1, yh):
     alpha, m = a_mat.shape
     for k1 in range(alpha):
         for j in range(m):
-            _combine(a_mat, k1, gt, j * m, s1, k1 * m + j)
+            combine(a_mat, k1, gt, j * m, s1, k1 * m + j)
     for k1 in range(alpha):
         for k2 in range(alpha):
-            _combine(a_mat, k2, s1, k1 * m, yh, k1 * alpha + k2)
+            combine(a_mat, k2, s1, k1 * m, yh, k1 * alpha + k2)
 
 
 @njit(parallel=True, cache=True)
@@ -67,9 +67,9 @@ def bwd_weight_winograd(gy, x, a_mat, bt, pad, mode, xt, xs, zv, v, gt, s1, yh, 
     for p in prange(n_parts):
         part[p] = 0
         for n in range(p * per, min(n_img, (p + 1) * per)):
-            _channels_last(x[n], pad, mode, xt[p])
-            _decimate(xt[p], m, xs[p])
-            _input_transform(xs[p], bt, m, zv[p], v[p].reshape(-1, ntw * n_ch))
+            channels_last(x[n], pad, mode, xt[p])
+            decimate(xt[p], m, xs[p])
+            input_transform(xs[p], bt, m, zv[p], v[p].reshape(-1, ntw * n_ch))
             _gy_tiles(gy[n], m, ntw, gt[p])
             _gy_transform(gt[p], a_mat, s1[p], yh[p].reshape(alpha * alpha, -1))
             for xi in range(alpha * alpha):

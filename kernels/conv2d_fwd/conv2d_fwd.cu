@@ -1,4 +1,8 @@
-// conv2d_fwd.cu: the forward convolution, three ways.
+// conv2d_fwd.cu: the forward convolution, five ways (v1-v5; v6, Winograd, is winograd.cu).
+//
+// Versions, by the names the library selects them with (versions.py, README.md):
+//   v1 direct, v2 smem_tiles, v3 reg_tiles, v4 warp_tiles (entries conv2d_fwd_v4 and
+//   conv2d_fwd_v4_n128), v5 tf32x3; v6 winograd is in winograd.cu.
 //
 //   y[n,o,i,j] = sum_{c,p,q} w[o,c,p,q] * xpad[n, c, i*stride + p, j*stride + q]
 //
@@ -11,8 +15,9 @@
 // Every kernel takes the same arguments:
 //   (x, w, y, N, C, H, W, O, KH, KW, Ho, Wo, stride, pad, replicate)
 // and is a template on the float type T (float or double); the loader instantiates
-// conv2d_fwd_vK<float> or <double> through name_expressions. Launch geometry for every
-// version lives in tinysr/backend/launch_geometry.py, shared by CuPy and the emulator.
+// conv2d_fwd_vK<float> or <double> through name_expressions. The launch plan of every
+// version (grids, the tile choice, fallbacks) is kernels/conv2d_fwd/launch.py, shared by
+// CuPy and the emulator; which version runs where another does not apply is versions.py.
 
 // ---------------------------------------------------------------------------------
 // v1: naive. One thread per output element; it loops over all C*KH*KW taps.
@@ -208,7 +213,7 @@ conv2d_fwd_v3(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ 
 // N*Ho*Wo is small (tiny layers).
 //   grid = (ceil(N*Ho*Wo / 256), ceil(O / 64)), block = 256.
 // Tile choice inside v4: a second entry, conv2d_fwd_v4_n128, runs the same engine on a
-// 64 x 128 tile (128 threads, BK = 4). launch_geometry.v4_fwd_tile picks one per launch
+// 64 x 128 tile (128 threads, BK = 4). launch.py's warp_tile_for picks one per launch
 // from the SM count (busiest-SM model, see there and common.cuh, Tile64x128w); for the
 // VDSR layer on an H100/H200 it picks 64 x 128. Same sums in the same order: same bits.
 // ---------------------------------------------------------------------------------

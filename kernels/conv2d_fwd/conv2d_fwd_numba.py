@@ -1,56 +1,67 @@
-"""conv2d forward on the CPU, seven versions (see README.md for the math and the numbers).
+"""conv2d forward on the CPU, by algorithm (see README.md for the math and the numbers; the
+names, what each one's CUDA twin is, and every fallback are in versions.py).
 
     y[n,o,i,j] = sum_{c,p,q} w[o,c,p,q] * xpad[n, c, i*stride + p, j*stride + q]
 
-v1  direct loops, one parallel iteration per (image, output channel): the same mapping as
-    the naive CUDA kernel (one thread per output pixel). Obviously right, slow.
-v2  im2col + GEMM: copy each receptive field into a column, then one BLAS sgemm per image
-    does all the multiply-adds at ~200 GFLOP/s. Wins whenever O and C*kh*kw are both
-    large enough to feed the GEMM (most layers).
-v3  shifted rows ("wide output"), stride 1: for each tap (c,p,q) the input pixels it reads
-    form ONE contiguous run of the flattened image, so the inner loop is a long vectorised
-    axpy with no im2col buffer. Wins when O is tiny (SRCNN's last layer, O=1), where a GEMM
-    would stream a huge column buffer to do very few multiply-adds per element.
-v4  shifted-window GEMM (stride 1): one sgemm per tap (p, q) on a window of the flat padded
-    image, read in place. Pays for (Wp - Wo) junk columns per row and a copy-out.
-v5  row im2col + GEMM (stride 1): copy the padded image kw times, shifted by each column
-    tap q (im2col_numba.rows_image), so row tap p is ONE contiguous window with exactly
-    Ho*Wo columns. kh sgemms with K = kw*C write y[n] in place: no junk columns (v4 did
-    18% junk multiply-adds on SRCNN's 25x25 -> 21x21 5x5 layer), no copy-out, a third
-    (3x3) or a fifth (5x5) as many BLAS calls, and a buffer kw (not kh*kw) times the image.
-v6  v5 turned pixel-major (stride 1): the rows buffer is built as (Hp*Wo, kw*C) through a
-    channels-last copy of the image, and each row tap is yt (Ho*Wo, O) += window @ W_p,
-    transposed back into y[n] at the end. Same multiply-adds as v5, but SciPy's OpenBLAS
-    runs this orientation at ~90 instead of ~70 GFLOP/s per core when O = 32; it pays
-    ~10% for the transposes, so it only wins when C is large enough (C >= 16).
-v7  Winograd F(m x m, r x r) (stride 1, square 3x3 or 5x5 filters; winograd_numba.py):
-    transform 3x3 (5x5 filters) or 4x4 (3x3 filters) output tiles so that the channel
-    sum becomes alpha^2 small GEMMs, (tiles, C) @ (C, O), with alpha = m + r - 1. A 5x5
-    layer does 49 multiplies per 9 outputs instead of 225 (4.6x fewer); a 3x3 layer 36
-    per 16 instead of 144 (4x). The transforms are vectorised adds over long contiguous
-    runs. Costs a rounding error a few times larger than direct summation (bounded in
-    winograd_numba.winograd_error_terms; ~1e-6 x conv(|x|, |w|) in float32). On
-    SRCNN's 64->32 5x5 layer the forward took 35-40 ms of one core's time vs v6's 72.
-auto  (DEFAULT_VERSION), stride 1: 3x3 or 5x5 with C >= 16 and O >= 16 -> v7;
-    1x1 without padding -> v2 (a plain GEMM per image); O <= 4 -> v3; C >= 16 -> v6;
-    otherwise v5 (it beats v2 on SRCNN's 1->64 9x9 layer). Any other stride: v2.
+direct        loops, one parallel iteration per (image, output channel): the same mapping
+              as the CUDA "direct" kernel (one thread per output pixel). Obviously right, slow.
+im2col_gemm   copy each receptive field into a column, then one BLAS sgemm per image
+              does all the multiply-adds at ~200 GFLOP/s. Wins whenever O and C*kh*kw are
+              both large enough to feed the GEMM (most layers). Any stride.
+shifted_rows  "wide output", stride 1: for each tap (c,p,q) the input pixels it reads form
+              ONE contiguous run of the flattened image, so the inner loop is a long
+              vectorised axpy with no im2col buffer. Wins when O is tiny (SRCNN's last
+              layer, O=1), where a GEMM would stream a huge column buffer to do very few
+              multiply-adds per element.
+window_gemm   shifted-window GEMM (stride 1): one sgemm per tap (p, q) on a window of the
+              flat padded image, read in place. Pays for (Wp - Wo) junk columns per row
+              and a copy-out.
+row_gemm      row im2col + GEMM (stride 1): copy the padded image kw times, shifted by each
+              column tap q (im2col_numba.rows_image), so row tap p is ONE contiguous window
+              with exactly Ho*Wo columns. kh sgemms with K = kw*C write y[n] in place: no
+              junk columns (window_gemm did 18% junk multiply-adds on SRCNN's 25x25 ->
+              21x21 5x5 layer), no copy-out, a third (3x3) or a fifth (5x5) as many BLAS
+              calls, and a buffer kw (not kh*kw) times the image.
+row_gemm_t    row_gemm turned pixel-major (stride 1): the rows buffer is built as
+              (Hp*Wo, kw*C) through a channels-last copy of the image, and each row tap is
+              yt (Ho*Wo, O) += window @ W_p, transposed back into y[n] at the end. Same
+              multiply-adds, but SciPy's OpenBLAS runs this orientation at ~90 instead of
+              ~70 GFLOP/s per core when O = 32; it pays ~10% for the transposes, so it only
+              wins when C is large enough (C >= 16).
+winograd      Winograd F(m x m, r x r) (stride 1, square 3x3 or 5x5 filters;
+              winograd_numba.py): transform 3x3 (5x5 filters) or 4x4 (3x3 filters) output
+              tiles so that the channel sum becomes alpha^2 small GEMMs, (tiles, C) @ (C, O),
+              with alpha = m + r - 1. A 5x5 layer does 49 multiplies per 9 outputs instead
+              of 225 (4.6x fewer); a 3x3 layer 36 per 16 instead of 144 (4x). Costs a
+              rounding error a few times larger than direct summation (bounded by
+              winograd_common.winograd_error_terms; ~1e-6 x conv(|x|, |w|) in float32). On
+              SRCNN's 64->32 5x5 layer the forward took 35-40 ms of one core's time vs
+              row_gemm_t's 72.
+auto          (DEFAULT_VERSION) picks by the shape: versions.auto_rule.
+
+Each conv2d_fwd_<name> below runs its algorithm as asked; conv2d_fwd(..., version) first
+asks versions.TABLE what runs for this shape (the stride-1 versions run im2col_gemm at
+other strides, winograd runs the auto GEMM rule where it does not fit), so no fallback
+hides in the kernels.
 """
 import numpy as np
 from numba import njit, prange
 
 from .. import cpu_common
+from ..blas_numba import gemm
+from ..conv_common import ConvShape
 from ..cpu_common import (REPLICATE, WORKSPACE, conv_out, one_blas_thread, padding_code,
                           thread_count)
 from ..im2col.im2col_numba import im2col_image, rows_image, rows_t_image
 from ..im2col.pad_numba import pad_image, padded
-from ..blas_numba import gemm
-from . import shift_numba, winograd_numba
+from ..winograd_common import matrices as winograd_matrices
+from . import shift_numba, versions, winograd_numba
 
-DEFAULT_VERSION = "auto"
-VERSIONS = ("v1", "v2", "v3", "v4", "v5", "v6", "v7", "auto")
+DEFAULT_VERSION = versions.DEFAULT["numba"]
+VERSIONS = versions.TABLE.names("numba")      # direct, im2col_gemm, ..., winograd, auto
 
 
-# ---------------------------------------------------------------- v1: direct loops
+# ---------------------------------------------------------------- direct: loops
 @njit(parallel=True, cache=True)
 def _conv_direct(x, w, stride, pad, mode, y):
     n_img, n_ch, h, wd = x.shape
@@ -75,13 +86,13 @@ def _conv_direct(x, w, stride, pad, mode, y):
                 y[n, o, i, j] = acc
 
 
-def conv2d_fwd_v1(x, w, stride=1, padding=0, padding_mode="zeros"):
+def conv2d_fwd_direct(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
     _conv_direct(x, w, stride, padding, padding_code(padding_mode), y)
     return y
 
 
-# ---------------------------------------------------------------- v2: im2col + GEMM
+# ---------------------------------------------------------------- im2col_gemm
 @njit(parallel=True, cache=True)
 def _conv_gemm(x, wmat, kh, kw, stride, pad, mode, cols, y):
     """Thread t takes images [t*per, (t+1)*per): im2col into its own buffer cols[t], then
@@ -99,7 +110,7 @@ def _conv_gemm(x, wmat, kh, kw, stride, pad, mode, cols, y):
                 np.dot(wmat, cols[t], y[n])
 
 
-def conv2d_fwd_v2(x, w, stride=1, padding=0, padding_mode="zeros"):
+def conv2d_fwd_im2col_gemm(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
     n_img = x.shape[0]
     n_out, n_ch, kh, kw = w.shape
@@ -114,17 +125,15 @@ def conv2d_fwd_v2(x, w, stride=1, padding=0, padding_mode="zeros"):
     return y
 
 
-# ---------------------------------------------------------------- v3: shifted rows
-def conv2d_fwd_v3(x, w, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+# ---------------------------------------------------------------- shifted_rows (stride 1)
+def conv2d_fwd_shifted_rows(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
     xp = padded(x, padding, padding_mode)
     shift_numba.conv_shift(xp, w, y)
     return y
 
 
-# ---------------------------------------------------------------- v4: shifted-window GEMM
+# ---------------------------------------------------------------- window_gemm (stride 1)
 @njit(parallel=True, cache=True)
 def _conv_taps_gemm(x, w_taps, kh, kw, pad, mode, xpad, wide, y):
     """Per image: pad into xpad[t] (C, Hp*Wp), then for every tap (p, q) one sgemm
@@ -155,9 +164,7 @@ def _conv_taps_gemm(x, w_taps, kh, kw, pad, mode, xpad, wide, y):
                 y[n, :, i, :] = acc[:, i * wp:i * wp + wo]
 
 
-def conv2d_fwd_v4(x, w, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+def conv2d_fwd_window_gemm(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
     n_img, n_ch, h, wd = x.shape
     n_out, _, kh, kw = w.shape
@@ -173,7 +180,7 @@ def conv2d_fwd_v4(x, w, stride=1, padding=0, padding_mode="zeros"):
     return y
 
 
-# ---------------------------------------------------------------- v5: row im2col + GEMM
+# ---------------------------------------------------------------- row_gemm (stride 1)
 @njit(parallel=True, cache=True)
 def _conv_rows_gemm(x, w_rows, kh, kw, pad, mode, xpad, rows, y):
     """Per image: pad into xpad[t], rows_image into rows[t] (kw*C, Hp*Wo), then
@@ -214,9 +221,7 @@ def w_rows_of(w):
     return np.ascontiguousarray(w.transpose(2, 0, 3, 1)).reshape(kh, n_out, kw * n_ch)
 
 
-def conv2d_fwd_v5(x, w, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+def conv2d_fwd_row_gemm(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
     n_img, n_ch, h, wd = x.shape
     n_out, _, kh, kw = w.shape
@@ -233,14 +238,14 @@ def conv2d_fwd_v5(x, w, stride=1, padding=0, padding_mode="zeros"):
     return y
 
 
-# ---------------------------------------------------------------- v6: pixel-major v5
+# ---------------------------------------------------------------- row_gemm_t (stride 1)
 @njit(parallel=True, cache=True)
 def _conv_rows_t_gemm(x, w_cols, kh, kw, pad, mode, xpad, xt, rows_t, yt, y):
-    """v5 with the product turned around: rows_t[t] (Hp*Wo, kw*C) is pixel-major, and
+    """row_gemm with the product turned around: rows_t[t] (Hp*Wo, kw*C) is pixel-major, and
         yt[t] (Ho*Wo, O) (+)= rows_t[t][p*Wo : p*Wo + Ho*Wo, :] @ w_cols[p] (kw*C, O)
     then y[n] = yt[t]^T. Both operands are then "N" for the column-major BLAS with
     M = O and N = Ho*Wo, the orientation SciPy's OpenBLAS runs at ~90 GFLOP/s per core
-    for O = 32 (v5's is ~70: there the short O = 32 side is the column-major N)."""
+    for O = 32 (row_gemm's is ~70: there the short O = 32 side is the column-major N)."""
     n_img, n_ch, h, w = x.shape
     n_out, ho, wo = y.shape[1], y.shape[2], y.shape[3]
     kc = kw * n_ch
@@ -268,9 +273,7 @@ def _conv_rows_t_gemm(x, w_cols, kh, kw, pad, mode, xpad, xt, rows_t, yt, y):
                         dst[k] = acc[k0 + k, o]
 
 
-def conv2d_fwd_v6(x, w, stride=1, padding=0, padding_mode="zeros"):
-    if stride != 1:
-        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
+def conv2d_fwd_row_gemm_t(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
     n_img, n_ch, h, wd = x.shape
     n_out, _, kh, kw = w.shape
@@ -289,21 +292,13 @@ def conv2d_fwd_v6(x, w, stride=1, padding=0, padding_mode="zeros"):
     return y
 
 
-# ---------------------------------------------------------------- v7: Winograd F(m, r)
-def winograd_ok(w_shape, stride):
-    """v7 handles stride 1 and square 3x3 or 5x5 filters; anything else falls back."""
-    kh, kw = w_shape[2], w_shape[3]
-    return stride == 1 and kh == kw and kh in winograd_numba.TILE
-
-
-def conv2d_fwd_v7(x, w, stride=1, padding=0, padding_mode="zeros"):
-    if not winograd_ok(w.shape, stride):
-        return conv2d_fwd_gemm_auto(x, w, stride, padding, padding_mode)
+# ---------------------------------------------------------------- winograd F(m, r) (stride 1)
+def conv2d_fwd_winograd(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
     n_img, n_ch = x.shape[:2]
     n_out, _, r, _ = w.shape
     ho, wo = y.shape[2:]
-    m, at, _, bt = winograd_numba.matrices(r)
+    m, at, _, bt = winograd_matrices(r)
     alpha = m + r - 1
     nth, ntw = -(-ho // m), -(-wo // m)
     hq, wq = nth * m + r - 1, ntw * m + r - 1
@@ -325,45 +320,48 @@ def conv2d_fwd_v7(x, w, stride=1, padding=0, padding_mode="zeros"):
     return y
 
 
-def conv2d_fwd_gemm_auto(x, w, stride=1, padding=0, padding_mode="zeros"):
-    n_out, n_ch, kh, kw = w.shape
-    if stride != 1 or (kh == kw == 1 and padding == 0):
-        return conv2d_fwd_v2(x, w, stride, padding, padding_mode)
-    if n_out <= 4:
-        return conv2d_fwd_v3(x, w, stride, padding, padding_mode)
-    if n_ch >= 16:
-        return conv2d_fwd_v6(x, w, stride, padding, padding_mode)
-    return conv2d_fwd_v5(x, w, stride, padding, padding_mode)
-
-
 def _alloc_out(x, w, stride, padding):
     ho = conv_out(x.shape[2], w.shape[2], stride, padding)
     wo = conv_out(x.shape[3], w.shape[3], stride, padding)
     return cpu_common.empty((x.shape[0], w.shape[0], ho, wo), x.dtype)
 
 
+# ---------------------------------------------------------------- choosing a version
+_RUN = {"direct": conv2d_fwd_direct, "im2col_gemm": conv2d_fwd_im2col_gemm,
+        "shifted_rows": conv2d_fwd_shifted_rows, "window_gemm": conv2d_fwd_window_gemm,
+        "row_gemm": conv2d_fwd_row_gemm, "row_gemm_t": conv2d_fwd_row_gemm_t,
+        "winograd": conv2d_fwd_winograd}
+
+
+def plan(x_shape, w_shape, stride=1, padding=0, padding_mode="zeros", version=DEFAULT_VERSION):
+    """What conv2d_fwd runs for this call, and why (versions.TABLE)."""
+    shape = ConvShape.of(x_shape, w_shape, stride, padding, padding_mode)
+    return versions.TABLE.plan("numba", version, shape)
+
+
+def _planned(version):
+    def run(x, w, stride=1, padding=0, padding_mode="zeros"):
+        runs = plan(x.shape, w.shape, stride, padding, padding_mode, version).runs
+        return _RUN[runs](x, w, stride, padding, padding_mode)
+    run.__name__ = run.__qualname__ = f"conv2d_fwd_{version}_planned"
+    return run
+
+
+conv2d_fwd_auto = _planned("auto")
+
+
+def conv2d_fwd_gemm_auto(x, w, stride=1, padding=0, padding_mode="zeros"):
+    """The auto rule without Winograd (versions.gemm_rule; benchmarks/bench_conv.py
+    --gemm-auto runs it in place of auto)."""
+    shape = ConvShape.of(x.shape, w.shape, stride, padding, padding_mode)
+    return _RUN[versions.gemm_rule(shape)[0]](x, w, stride, padding, padding_mode)
+
+
+# version -> what conv2d_fwd calls: the version's plan, then the algorithm that runs
+_IMPL = {name: _planned(name) for name in VERSIONS}
+_IMPL["auto"] = conv2d_fwd_auto
+
+
 def conv2d_fwd(x, w, stride=1, padding=0, padding_mode="zeros", version=DEFAULT_VERSION):
     """The entry point the library calls: x (N,C,H,W), w (O,C,kh,kw), same dtype."""
     return _IMPL[version](x, w, stride, padding, padding_mode)
-
-
-def auto_uses_winograd(w_shape, stride):
-    """The auto rule's Winograd branch: 3x3 and 5x5 stride-1 layers with C, O >= 16 (with
-    fewer channels the transforms outweigh the GEMMs, and O <= 4 has v3)."""
-    return winograd_ok(w_shape, stride) and w_shape[0] >= 16 and w_shape[1] >= 16
-
-
-def uses_winograd(version, w_shape, stride):
-    """Whether conv2d_fwd(..., version) runs v7 (its rounding error has its own bound)."""
-    return winograd_ok(w_shape, stride) and (
-        version == "v7" or (version == "auto" and auto_uses_winograd(w_shape, stride)))
-
-
-def conv2d_fwd_auto(x, w, stride=1, padding=0, padding_mode="zeros"):
-    if auto_uses_winograd(w.shape, stride):
-        return conv2d_fwd_v7(x, w, stride, padding, padding_mode)
-    return conv2d_fwd_gemm_auto(x, w, stride, padding, padding_mode)
-
-
-_IMPL = {"v1": conv2d_fwd_v1, "v2": conv2d_fwd_v2, "v3": conv2d_fwd_v3, "v4": conv2d_fwd_v4,
-         "v5": conv2d_fwd_v5, "v6": conv2d_fwd_v6, "v7": conv2d_fwd_v7, "auto": conv2d_fwd_auto}

@@ -1,4 +1,4 @@
-"""conv2d forward v3: shifted rows over the flattened, padded image (stride 1 only).
+"""conv2d forward "shifted_rows": the flattened, padded image read in shifted runs (stride 1).
 
 With stride 1, output pixel (i, j) reads xpad[c, i + p, j + q]. Flatten the padded image
 (width Wp) and call r = i*Wp + j the "wide" output index: tap (c, p, q) then reads

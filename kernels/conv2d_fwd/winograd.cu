@@ -1,6 +1,7 @@
-// winograd.cu: conv2d_fwd v6, Winograd F(4x4, 3x3) for stride-1 3x3 convolutions
-// (the loader compiles it after conv2d_fwd.cu; its CPU twin is winograd_numba.py,
-// the Numba conv2d_fwd v7, and both take their matrices from winograd_matrices.py).
+// winograd.cu: conv2d_fwd v6 ("winograd"), Winograd F(4x4, 3x3) for stride-1 3x3
+// convolutions (the loader compiles it after conv2d_fwd.cu; its CPU twin is the Numba
+// "winograd", winograd_numba.py, and both take their matrices from
+// kernels/winograd_common.py).
 //
 // The math (Lavin & Gray 2016). A 4x4 tile of outputs of a 3x3 filter g reads a 6x6 tile
 // d of the (padded) input, alpha = m + r - 1 = 6, and
@@ -11,7 +12,7 @@
 // a tile cost 36 multiply-adds a channel instead of 144 (4x fewer); the price is three
 // cheap transforms and the 36-plane intermediates V and M in global memory.
 //
-// Four kernels, launched in this order by launch_geometry.conv2d_forward (version 6):
+// Four kernels, launched in this order by launch.py's winograd_conv ("winograd"):
 //   1. filter:  U[xi][r][s] = (G g[r,s] G^T)[xi]           one thread per (r, s)
 //   2. input:   V[xi][s][t] = (B^T d[s,t] B)[xi]           one thread per (s, t)
 //   3. gemm:    M[xi] = U[xi] V[xi]: v4's engine (common.cuh section 5) with a plain
@@ -32,8 +33,8 @@
 // analysis of winograd_error_terms counts exactly one rounding there).
 // The backward-input pass uses the same four kernels: flip = 1 makes the filter
 // transform read w (S, R, 3, 3) rotated by 180 degrees and transposed, i.e. the
-// forward convolution of gy that equals the input gradient (launch_geometry).
-// The weight gradient (conv2d_bwd_weight v6) reuses the input transform. The tile
+// forward convolution of gy that equals the input gradient (conv2d_bwd_input/launch.py).
+// The weight gradient (conv2d_bwd_weight "winograd") reuses the input transform. The tile
 // constants WG_*, WinogradTile and MatrixGather are in common.cuh, section 8.
 //   grids: filter ceil(R*S / 256), input ceil(S*P / 256), gemm (ceil(P / 256),
 //   ceil(R / 64), 36), output ceil(R*P / 256); blocks of 256 threads.

@@ -1,14 +1,14 @@
 """Run tinysr's CUDA kernels on the CPU: the same .cu text, compiled as C++ with OpenMP.
 
     lib = build("conv2d_fwd")                 # g++ -fopenmp, cached by source hash
-    launch("conv2d_fwd", 3, "conv2d_fwd_v3", np.float32, grid, block, *args)
+    launch("conv2d_fwd", "reg_tiles", "conv2d_fwd_v3", np.float32, grid, block, *args)
 
 ``launch`` has the signature of ``tinysr.backend.cuda_loader.launch`` and checks its
-arguments against the same SIGNATURES, so the launch plans in
-``tinysr.backend.launch_geometry`` run unchanged on NumPy arrays:
+arguments against the same SIGNATURES, so the launch plans of the kernel folders
+(``kernels/<name>/launch.py``) run unchanged on NumPy arrays:
 
-    from tinysr.backend import launch_geometry as plans
-    y = plans.conv2d_forward(numpy, launch, x, w, 1, 1, "zeros", version=3)
+    from tinysr.kernels.conv2d_fwd import launch as conv2d_fwd
+    y = conv2d_fwd.conv2d_forward(numpy, launch, x, w, 1, 1, "zeros", "reg_tiles")
 
 How a block runs (cuda_shim.h): its threads are the threads of one OpenMP parallel region,
 __syncthreads() is an OpenMP barrier, __shared__ is one function-local static per team,
@@ -71,7 +71,7 @@ def translation_unit(kernel):
     """cuda_shim.h + common.cuh + the kernel's .cu + one extern "C" launcher per entry
     and float type. The .cu text is exactly what the GPU compiles."""
     parts = [(HERE / "cuda_shim.h").read_text(), cuda_loader.source(kernel), "\n"]
-    for version, names in cuda_loader.KERNELS[kernel]["versions"].items():
+    for names in cuda_loader.programs(kernel).values():
         for entry in names:
             sig = cuda_loader.SIGNATURES[entry]
             for ctype in ("float", "double"):

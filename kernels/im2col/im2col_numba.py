@@ -118,7 +118,7 @@ def col2im(cols, kh, kw, stride, pad, mode, gx):
 
 
 # ---------------------------------------------------------------- row im2col (stride 1)
-# The conv kernels' v5 copies each padded image kw times, once per column tap q:
+# The conv kernels' row_gemm copies each padded image kw times, once per column tap q:
 #
 #     rows[q*C + c, a*Wo + j] = xpad[c, a, j + q]        a < Hp, j < Wo
 #

@@ -1,4 +1,6 @@
-"""Optimiser updates (Numba) against the float64 reference. python -m tinysr.kernels.optim_update.check
+"""Optimiser updates against the float64 reference: the CPU (Numba) version, then the CUDA
+versions on the GPU, or through the CPU emulator without one.
+python -m tinysr.kernels.optim_update.check
 
 Three steps of SGD (momentum, weight decay) and, separately, three of Adam, in float32 and
 float64, from the same (rounded) start as the reference. Tolerance, elementwise:
@@ -11,6 +13,8 @@ status 1 on any failure."""
 import numpy as np
 
 from ..cpu_tools import check_bound, finish
+from ..cuda_tools import device, no_device_note
+from . import launch as L
 from . import optim_update_numba as K
 from . import reference as R
 
@@ -35,6 +39,50 @@ def adam_magnitude(p0, g, v_hats):
     return mag
 
 
+def check_steps(name, p0, g, sgd_step, adam_step, put=np.asarray, get=np.asarray):
+    """STEPS of sgd_step(p, g, buf) and of adam_step(p, g, m, v, step), in float32 and
+    float64, against the reference from the same rounded start."""
+    ok = True
+    for dtype in (np.float32, np.float64):
+        label = f"{name} {np.dtype(dtype).name}"
+        p_in, g_in = p0.astype(dtype), g.astype(dtype)
+        start, grad = p_in.astype(np.float64), g_in.astype(np.float64)   # the same numbers
+
+        p, buf, gd = put(p_in.copy()), put(np.zeros(p0.shape, dtype)), put(g_in)
+        q, qbuf = start.copy(), np.zeros(p0.shape)
+        for _ in range(STEPS):
+            sgd_step(p, gd, buf)
+            R.sgd(q, grad, qbuf, LR, MOMENTUM, WD)
+        ok &= check_bound(f"sgd  {label}, {STEPS} steps", get(p), q, sgd_magnitude(start, grad),
+                          6 * STEPS)
+
+        p, m, v = put(p_in.copy()), put(np.zeros(p0.shape, dtype)), put(np.zeros(p0.shape, dtype))
+        q, qm, qv, v_hats = start.copy(), np.zeros(p0.shape), np.zeros(p0.shape), []
+        for step in range(1, STEPS + 1):
+            adam_step(p, gd, m, v, step)
+            R.adam(q, grad, qm, qv, step, A_LR, B1, B2, EPS, A_WD)
+            v_hats.append(qv / (1 - B2 ** step))
+        ok &= check_bound(f"adam {label}, {STEPS} steps", get(p), q,
+                          adam_magnitude(start, grad, v_hats), 20 * STEPS)
+    return ok
+
+
+def check_cuda(p0, g):
+    dev = device()
+    if dev is None:
+        print(no_device_note())
+        return True
+    ok = True
+    for v in L.ENTRIES:
+        ok &= check_steps(
+            f"{dev.name} {v}", p0, g,
+            lambda p, g, buf: L.sgd_step(dev.xp, dev.launch, p, g, buf, LR, MOMENTUM, WD, v),
+            lambda p, g, m, w, step: L.adam_step(dev.xp, dev.launch, p, g, m, w, step, A_LR,
+                                                 B1, B2, EPS, A_WD, v),
+            dev.put, dev.get)
+    return ok
+
+
 def main():
     rng = np.random.default_rng(0)
     ok = True
@@ -44,26 +92,11 @@ def main():
     R.sgd_loops(a, g, ba, LR, MOMENTUM, WD)
     R.sgd(b, g, bb, LR, MOMENTUM, WD)
     ok &= check_bound("reference: sgd loops vs vectorised", a, b, sgd_magnitude(p0, g), 2 * 6)
-    for dtype in (np.float32, np.float64):
-        name = np.dtype(dtype).name
-        p_in, g_in = p0.astype(dtype), g.astype(dtype)
-        start, grad = p_in.astype(np.float64), g_in.astype(np.float64)   # the same numbers
-
-        p, buf = p_in.copy(), np.zeros(p0.shape, dtype)
-        q, qbuf = start.copy(), np.zeros(p0.shape)
-        for _ in range(STEPS):
-            K.sgd_step(p, g_in, buf, LR, MOMENTUM, WD)
-            R.sgd(q, grad, qbuf, LR, MOMENTUM, WD)
-        ok &= check_bound(f"sgd  {name}, {STEPS} steps", p, q, sgd_magnitude(start, grad), 6 * STEPS)
-
-        p, m, v = p_in.copy(), np.zeros(p0.shape, dtype), np.zeros(p0.shape, dtype)
-        q, qm, qv, v_hats = start.copy(), np.zeros(p0.shape), np.zeros(p0.shape), []
-        for step in range(1, STEPS + 1):
-            K.adam_step(p, g_in, m, v, step, A_LR, B1, B2, EPS, A_WD)
-            R.adam(q, grad, qm, qv, step, A_LR, B1, B2, EPS, A_WD)
-            v_hats.append(qv / (1 - B2 ** step))
-        ok &= check_bound(f"adam {name}, {STEPS} steps", p, q, adam_magnitude(start, grad, v_hats),
-                          20 * STEPS)
+    ok &= check_steps(K.DEFAULT_VERSION, p0, g,
+                      lambda p, g, buf: K.sgd_step(p, g, buf, LR, MOMENTUM, WD),
+                      lambda p, g, m, v, step: K.adam_step(p, g, m, v, step, A_LR, B1, B2, EPS,
+                                                           A_WD))
+    ok &= check_cuda(p0, g)
     finish(ok)
 
 

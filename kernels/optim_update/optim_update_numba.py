@@ -7,14 +7,16 @@
 NumPy needs 5-10 separate passes (and temporaries) for these lines; the fused loop reads
 p, g and the state once and writes them once. Parameters of SR networks are small (VDSR:
 665k), so the loop is serial: a parallel launch would cost more than it saves.
-v1 (the only version, DEFAULT_VERSION).
+serial (the only CPU version, DEFAULT_VERSION; versions.py lists the CUDA ones).
 """
 import math
 
 from numba import njit
 
-DEFAULT_VERSION = "v1"
-VERSIONS = ("v1",)
+from . import versions
+
+DEFAULT_VERSION = versions.DEFAULT["numba"]
+VERSIONS = versions.TABLE.names("numba")        # ("serial",)
 
 
 @njit(cache=True)

@@ -1,7 +1,10 @@
 """Compile tinysr's hand-written CUDA kernels through CuPy, and launch them safely.
 
 The kernels live as ``.cu`` text in the ``tinysr.kernels`` package (the repository's
-``kernels/`` folder). To run one:
+``kernels/`` folder). Everything about ONE kernel (its files, its versions and their
+entries, each entry's signature, its default version, its launch plan) lives in its folder:
+``kernels/<name>/launch.py`` (and ``versions.py``, which names the versions on both sides).
+This module only loads and launches:
 
 1. read the kernel's ``.cu`` text and prepend ``common.cuh`` (so editing the shared header
    changes the source CuPy hashes, and its compile cache never goes stale);
@@ -14,10 +17,10 @@ The kernels live as ``.cu`` text in the ``tinysr.kernels`` package (the reposito
    float scalars become the kernel's float type. CuPy itself checks nothing: a float64
    array handed to a float kernel would silently read garbage.
 
-``KERNELS``, ``SIGNATURES`` and ``DEFAULT_VERSION`` are plain data that the CPU emulator
-(kernels/emulator/harness.py) and the compile test read too, so the GPU path, the
-emulator and the tests can never disagree about what a kernel is called or takes.
-This module imports CuPy only inside the functions that need it.
+``KERNELS``, ``SIGNATURES`` and ``DEFAULT_VERSION`` gather the folders' declarations into
+plain data that the CPU emulator (kernels/emulator/harness.py) and the compile test read
+too, so the GPU path, the emulator and the tests can never disagree about what a kernel is
+called or takes. This module imports CuPy only inside the functions that need it.
 """
 import hashlib
 import importlib
@@ -26,101 +29,31 @@ import pathlib
 
 import numpy as np
 
-# kernel -> {version: entry points compiled together}. Integer versions are the numbered
-# v1..vN of the .cu file; string keys are helper kernels every version shares.
-KERNELS = {
-    "conv2d_fwd": {
-        "file": ("conv2d_fwd/conv2d_fwd.cu", "conv2d_fwd/winograd.cu"),
-        "versions": {1: ("conv2d_fwd_v1",), 2: ("conv2d_fwd_v2",), 3: ("conv2d_fwd_v3",),
-                     4: ("conv2d_fwd_v4", "conv2d_fwd_v4_n128"), 5: ("conv2d_fwd_v5",),
-                     6: ("conv2d_fwd_v6_filter", "conv2d_fwd_v6_input", "conv2d_fwd_v6_gemm",
-                         "conv2d_fwd_v6_output")},
-    },
-    "conv2d_bwd_input": {
-        "file": "conv2d_bwd_input/conv2d_bwd_input.cu",
-        "versions": {1: ("conv2d_bwd_input_v1",), 2: ("conv2d_bwd_input_v2",),
-                     3: ("conv2d_bwd_input_v3",),
-                     4: ("conv2d_bwd_input_v4", "conv2d_bwd_input_v4_n128"),
-                     5: ("conv2d_bwd_input_v5",),
-                     6: (),    # the forward's v6 (Winograd) on gy: launch_geometry
-                     "fold": ("conv2d_bwd_input_fold",)},
-    },
-    "conv2d_bwd_weight": {
-        "file": ("conv2d_bwd_weight/conv2d_bwd_weight.cu",
-                 "conv2d_bwd_weight/winograd_bwd_weight.cu"),
-        "versions": {1: ("conv2d_bwd_weight_v1",), 2: ("conv2d_bwd_weight_v2",),
-                     3: ("conv2d_bwd_weight_v3",), 4: ("conv2d_bwd_weight_v4",),
-                     5: ("conv2d_bwd_weight_v5",),
-                     # with the forward's input transform (conv2d_fwd v6): launch_geometry
-                     6: ("conv2d_bwd_weight_v6_gy", "conv2d_bwd_weight_v6_gemm",
-                         "conv2d_bwd_weight_v6_filter"),
-                     "reduce": ("conv2d_bwd_weight_reduce",)},
-    },
-    "bias_act": {
-        "file": "bias_act/bias_act.cu",
-        "versions": {1: ("bias_act_fwd_v1", "bias_act_bwd_v1"),
-                     2: ("bias_act_fwd_v2", "bias_act_bwd_v2"),
-                     # v3 changes the backward only; its forward runs v2 (launch_geometry)
-                     3: ("bias_act_bwd_v3", "bias_act_bwd_v3_reduce")},
-    },
-    "optim_update": {
-        "file": "optim_update/optim_update.cu",
-        "versions": {1: ("sgd_step_v1", "adam_step_v1"), 2: ("sgd_step_v2", "adam_step_v2")},
-    },
-}
+# The kernel folders with CUDA code, in the order their programs are listed.
+KERNEL_NAMES = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_weight", "bias_act",
+                "optim_update")
+LAUNCH = {k: importlib.import_module(f"tinysr.kernels.{k}.launch") for k in KERNEL_NAMES}
 
-# What the library runs. Change a number here (and nowhere else) to switch versions.
-DEFAULT_VERSION = {"conv2d_fwd": 4, "conv2d_bwd_input": 4, "conv2d_bwd_weight": 4,
-                   "bias_act": 2, "optim_update": 2}
-
-# Versions whose float instantiations multiply on tensor cores with the 3xTF32 split
-# (common.cuh section 7). Their float results carry a larger rounding bound.
-TF32X3_VERSIONS = {"conv2d_fwd": {5}, "conv2d_bwd_input": {5}, "conv2d_bwd_weight": {5}}
+# kernel -> {"file": its .cu files, compiled together in order,
+#            "versions": {version name: entry points compiled together},
+#            "helpers": {helper program: entry points}}: the helpers ("fold", "reduce") are
+# small kernels every version of a pass may launch, compiled as programs of their own.
+KERNELS = {k: {"file": tuple(m.FILES), "versions": dict(m.ENTRIES), "helpers": dict(m.HELPERS)}
+           for k, m in LAUNCH.items()}
+SIGNATURES = {e: sig for m in LAUNCH.values() for e, sig in m.SIGNATURES.items()}
+# What the library runs: each folder's versions.DEFAULT["cuda"] (change it there).
+DEFAULT_VERSION = {k: m.DEFAULT_VERSION for k, m in LAUNCH.items()}
 
 
-def error_terms(kernel, version, dtype, terms):
-    """The term count n of a test bound 2 n eps sum|a b| for a sum of `terms` products
-    (eps = 2^-24 for float). Plain float: n = terms. 3xTF32 float: each product is off by
-    up to about 3 * 2^-22 |ab| and the accumulators round three times a product, so
-    n = 3 terms + 6."""
-    tf32 = version in TF32X3_VERSIONS.get(kernel, ()) and np.dtype(dtype) == np.float32
-    return 3 * terms + 6 if tf32 else terms
+def versions(kernel):
+    """The CUDA versions of a kernel, in the .cu ladder's order (helpers excluded)."""
+    return tuple(KERNELS[kernel]["versions"])
 
 
-_CONV = ("const T*", "const T*", "T*") + ("int",) * 12   # N C H W O KH KW Ho Wo stride pad rep
-_BWD_W = ("const T*", "const T*", "T*", "T*") + ("int",) * 14   # ... + splits, kchunk
-SIGNATURES = {
-    **{f"conv2d_fwd_v{v}": _CONV for v in (1, 2, 3, 4, 5)},
-    "conv2d_fwd_v4_n128": _CONV,         # v4 on a 64 x 128 tile (launch_geometry.v4_fwd_tile)
-    # v6, Winograd F(4x4, 3x3) (winograd.cu); mats: B^T, G, A^T in float64
-    "conv2d_fwd_v6_filter": ("const T*", "const double*", "T*", "int", "int", "int"),   # R S flip
-    "conv2d_fwd_v6_input": ("const T*", "const double*", "T*") + ("int",) * 8,  # N S H W pad rep th tw
-    "conv2d_fwd_v6_gemm": ("const T*", "const T*", "T*", "int", "int", "int"),     # R K P
-    "conv2d_fwd_v6_output": ("const T*", "const double*", "T*") + ("int",) * 6,  # N R Ho Wo th tw
-    # gy, w, out, 12 conv ints, Hg, Wg, off (see conv2d_bwd_input.cu)
-    **{f"conv2d_bwd_input_v{v}": _CONV + ("int",) * 3 for v in (1, 2, 3, 4, 5)},
-    "conv2d_bwd_input_v4_n128": _CONV + ("int",) * 3,
-    "conv2d_bwd_input_fold": ("const T*", "T*") + ("int",) * 5,     # N C H W pad
-    **{f"conv2d_bwd_weight_v{v}": _BWD_W for v in (1, 2, 3, 4, 5)},
-    "conv2d_bwd_weight_reduce": ("const T*", "const T*", "T*", "T*", "int", "int", "int"),
-    # v6, the Winograd weight gradient (winograd_bwd_weight.cu)
-    "conv2d_bwd_weight_v6_gy": ("const T*", "const double*", "T*") + ("int",) * 6,  # N R Ho Wo th tw
-    "conv2d_bwd_weight_v6_gemm": ("const T*", "const T*", "T*") + ("int",) * 4,   # R S P kchunk
-    "conv2d_bwd_weight_v6_filter": ("const T*", "const double*", "T*", "int", "int", "int"),
-    # x, b, y, has_bias, act, slope, C, inner, total
-    **{f"bias_act_fwd_v{v}": ("const T*", "const T*", "T*", "int", "int", "T",
-                              "int", "int", "int") for v in (1, 2)},
-    # gy, y, gx, gb, act, slope, N, C, inner
-    **{f"bias_act_bwd_v{v}": ("const T*", "const T*", "T*", "T*", "int", "T",
-                              "int", "int", "int") for v in (1, 2)},
-    # ... + chunk (elements per split; splits = gridDim.y), then the partials' reduce
-    "bias_act_bwd_v3": ("const T*", "const T*", "T*", "T*", "int", "T") + ("int",) * 4,
-    "bias_act_bwd_v3_reduce": ("const T*", "T*", "int", "int"),            # part gb C splits
-    # p, g, buf, n, has_buf, lr, momentum, weight_decay
-    **{f"sgd_step_v{v}": ("T*", "const T*", "T*", "int", "int", "T", "T", "T") for v in (1, 2)},
-    # p, g, m, v, n, lr, beta1, 1-beta1, beta2, 1-beta2, eps, weight_decay, 1-b1^t, 1-b2^t
-    **{f"adam_step_v{v}": ("T*", "const T*", "T*", "T*", "int") + ("T",) * 9 for v in (1, 2)},
-}
+def programs(kernel):
+    """{version or helper: entries}: every program of a kernel, helpers included."""
+    return {**KERNELS[kernel]["versions"], **KERNELS[kernel]["helpers"]}
+
 
 CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
@@ -148,12 +81,16 @@ def source(kernel):
     """common.cuh followed by the kernel's .cu text (its files in order): what NVRTC (and
     the emulator) compile."""
     files = KERNELS[kernel]["file"]
-    files = (files,) if isinstance(files, str) else files
     return "\n".join([read_text("common.cuh")] + [read_text(f) for f in files])
 
 
 def entries(kernel, version):
-    return KERNELS[kernel]["versions"][version]
+    """The entries compiled together for one version (or helper program) of a kernel."""
+    progs = programs(kernel)
+    if version not in progs:
+        raise ValueError(f"{kernel} has no CUDA version {version!r}; choose one of "
+                         f"{', '.join(versions(kernel))}")
+    return progs[version]
 
 
 def name_expression(entry, dtype):
@@ -245,7 +182,7 @@ _sm_counts = {}
 def sm_count():
     """Streaming multiprocessors of the current device (cached per device id). The launch
     plans read it through ``launch.sm_count`` to size grids to whole waves; a launcher
-    without that attribute (the CPU emulator) gets launch_geometry.DEFAULT_SMS."""
+    without that attribute (the CPU emulator) gets launch_common.DEFAULT_SMS."""
     import cupy
     dev = cupy.cuda.Device()
     n = _sm_counts.get(dev.id)

@@ -3,9 +3,15 @@
 It is the oracle the tests compare the Numba and CUDA kernels against (run it in float64),
 and the fallback for anything a faster backend lacks. Convolutions are written as
 "gather windows, then one tensordot" so they stay readable and still use BLAS.
+
+These are also THE float64 references of the kernel folders: kernels/<name>/reference.py
+keeps its plain-loop definition and calls these for the vectorised one, and `pad_nchw` /
+`unpad_grad_nchw` are the one NumPy padding and replicate-padding adjoint.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from ..kernels.conv_common import conv_out
 
 NAME = "numpy"
 xp = np
@@ -48,15 +54,6 @@ def unpad_grad_nchw(gpad, padding, padding_mode):
     return np.ascontiguousarray(gpad[:, :, p:-p, p:-p])
 
 
-def conv_output_size(size, kernel, stride, padding):
-    out = (size + 2 * padding - kernel) // stride + 1
-    if out < 1:
-        raise ValueError(
-            f"convolution output would be empty: input {size}, kernel {kernel}, "
-            f"stride {stride}, padding {padding}")
-    return out
-
-
 def _windows(x, kh, kw, stride, padding, padding_mode):
     """View of shape (N, C, Ho, Wo, kh, kw): the input patch under each output pixel."""
     xpad = pad_nchw(x, padding, padding_mode)
@@ -66,8 +63,8 @@ def _windows(x, kh, kw, stride, padding, padding_mode):
 
 def conv2d_forward(x, w, stride=1, padding=0, padding_mode="zeros"):
     kh, kw = w.shape[2:]
-    conv_output_size(x.shape[2], kh, stride, padding)
-    conv_output_size(x.shape[3], kw, stride, padding)
+    conv_out(x.shape[2], kh, stride, padding)
+    conv_out(x.shape[3], kw, stride, padding)
     win = _windows(x, kh, kw, stride, padding, padding_mode)
     y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))   # (N, Ho, Wo, O)
     return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
