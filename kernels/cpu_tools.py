@@ -70,7 +70,7 @@ def time_versions(fns, repeats=5, iters=3):
     return {k: 1e3 * float(np.median(v)) for k, v in samples.items()}
 
 
-LAYERS = {   # name: (N, C, H, O, k, padding), the benchmark layers of issue 4
+LAYERS = {   # name: (N, C, H, O, k, padding), the benchmark layers of docs/benchmarks.md
     "SRCNN conv1 1->64 9x9": (128, 1, 33, 64, 9, 0),
     "SRCNN conv2 64->32 1x1": (128, 64, 25, 32, 1, 0),
     "SRCNN conv2 64->32 5x5": (128, 64, 25, 32, 5, 0),
