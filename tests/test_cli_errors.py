@@ -26,7 +26,7 @@ import tinysr
 from tinysr import checkpoint
 from tinysr.backend import cuda_available
 from tinysr.cli import main as tinysr_main
-from tinysr.command import run
+from tinysr.command import Parser, run
 from tinysr.models import SRCNN
 from tinysr.models.registry import model_state
 
@@ -343,11 +343,20 @@ def test_console_script_errors_are_one_line(files, tmp_path):
                                                "PPM/PGM)"]
 
 
+def _example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXAMPLES = ("train_srcnn", "train_vdsr", "train_drcn", "train_gan", "aplus", "sparse_coding")
+
+
 def test_every_help_lists_its_choices_and_explains_each_flag(capsys):
     import argparse
     from tinysr.cli import build_parser
     parsers = dict(build_parser()._subparsers._group_actions[0].choices)
-    example = _train_example()
     captured = {}
 
     def grab(self, *a, **k):
@@ -356,12 +365,14 @@ def test_every_help_lists_its_choices_and_explains_each_flag(capsys):
     original = argparse.ArgumentParser.parse_args
     argparse.ArgumentParser.parse_args = grab
     try:
-        with pytest.raises(SystemExit):
-            example.main([])
+        for name in EXAMPLES:
+            with pytest.raises(SystemExit):
+                _example(name).main([])
+            parsers[f"{name}.py"] = captured.pop("parser")
     finally:
         argparse.ArgumentParser.parse_args = original
-    parsers["train_srcnn.py"] = captured["parser"]
     for name, parser in parsers.items():
+        assert isinstance(parser, Parser), f"{name} does not use the one-line error parser"
         for action in parser._actions:
             if isinstance(action, argparse._HelpAction):
                 continue

@@ -95,3 +95,21 @@ def test_manual_seed_seeds_every_default_initialisation():
     c = nn.Conv2d(2, 4, 3)
     assert np.array_equal(a.weight.numpy(), b.weight.numpy())
     assert not np.array_equal(b.weight.numpy(), c.weight.numpy())
+
+
+def test_missing_data_is_said_plainly():
+    """Without T91 and Set5 both fall back to the same sample photos: the warning says so."""
+    from tinysr.data import Dataset
+    from tinysr.training.sr_task import check_training_data
+    sample = Dataset("skimage-samples", arrays=[("a", np.zeros((8, 8), np.uint8))])
+    real = Dataset("Set5", files=["x.png"])
+    with pytest.warns(UserWarning, match="training on 1 scikit-image sample photos and scoring on the same "
+                                         "photos, so the PSNR shows fitting, not generalisation.*TINYSR_DATA"):
+        check_training_data(sample, sample)
+    with pytest.warns(UserWarning) as record:
+        check_training_data(sample, real)
+    assert "scoring on the same" not in str(record[0].message)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_training_data(real, real)          # real data: no warning
