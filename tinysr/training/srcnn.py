@@ -33,11 +33,13 @@ from tinysr.training.sr_task import (SRTest, array_batches, check_training_data,
 RECIPES = ("fast", "paper")
 
 
-def make_patches(dataset, scale, label_size, max_images=None):
-    """All SRCNN sub-images of ``dataset`` as float32 (N,1,33,33) inputs, (N,1,L,L) labels."""
+def make_patches(dataset, scale, shrink, max_images=None):
+    """All SRCNN sub-images of ``dataset``: float32 (N,1,S,S) inputs and (N,1,S-2*shrink,...)
+    labels; S = 33 as the paper, or larger when a deep variant would leave under 17 pixels."""
     count = len(dataset) if max_images is None else min(max_images, len(dataset))
     ys = [y_channel(dataset.read(i)) for i in range(count)]
-    pairs = list(srcnn_pairs(ys, scale, size=33, label_size=label_size, stride=14))
+    size = max(33, 2 * shrink + 17)
+    pairs = list(srcnn_pairs(ys, scale, size=size, label_size=size - 2 * shrink, stride=14))
     x = np.stack([p[0] for p in pairs])[:, None].astype(np.float32)
     y = np.stack([p[1] for p in pairs])[:, None].astype(np.float32)
     return x, y
@@ -67,12 +69,32 @@ def parse_variant(variant):
     return f1, f2, f3
 
 
+def start_from(model, path, added_init):
+    """Copy a trained SRCNN's three layers (a model file, or the authors' .mat) into ``model``;
+    its ``extra_layers`` start as ``added_init``: "identity" (the network's output is
+    unchanged: each added layer passes its non-negative input through), "he" or "paper"."""
+    from tinysr.models.registry import load_model
+    from tinysr.models.srcnn_matlab import srcnn_from_mat
+    from tinysr.nn import init
+    start = srcnn_from_mat(path) if str(path).endswith(".mat") else load_model(path)[0]
+    for mine, theirs in ((model.conv1, start.conv1), (model.conv2, start.conv2), (model.conv3, start.conv3)):
+        if mine.weight.shape != theirs.weight.shape:
+            raise ArgumentError(f"--init-from: {path} has a {theirs.weight.shape} layer where this SRCNN has "
+                                f"{mine.weight.shape}; match --variant and the widths")
+        mine.weight.data, mine.bias.data = theirs.weight.data.copy(), theirs.bias.data.copy()
+    for conv in model.mapping:
+        {"identity": init.identity_, "he": init.kaiming_normal_,
+         "paper": lambda w: init.normal_(w, std=1e-3)}[added_init](conv.weight)
+
+
 def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, device="auto", data=None,
           out="runs/srcnn", resume=False, seed=0, lr=None, max_images=None, max_steps=None,
-          test_set="Set5", progress=True, ema_decay=None, max_minutes=None, overwrite=False):
+          test_set="Set5", progress=True, ema_decay=None, max_minutes=None, overwrite=False,
+          n1=64, n2=32, extra_layers=0, init_from=None, added_init="identity"):
     """Train SRCNN and write checkpoints, figures and the model into ``out``; returns a dict.
     ``resume`` continues the run in ``out``; a new run refuses to replace one unless
-    ``overwrite``."""
+    ``overwrite``. ``extra_layers`` adds n2 -> n2 layers; ``init_from`` starts from a trained
+    model (see ``start_from``)."""
     if recipe not in RECIPES:
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     f1, f2, f3 = parse_variant(variant)
@@ -85,10 +107,13 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, devi
     check_run_folder(out, resume, overwrite)
     device = select(device)
 
-    model = SRCNN(f1=f1, f2=f2, f3=f3, seed=seed, init_scheme="paper" if recipe == "paper" else "he")
+    model = SRCNN(f1=f1, f2=f2, f3=f3, n1=n1, n2=n2, extra_layers=extra_layers, seed=seed,
+                  init_scheme="paper" if recipe == "paper" else "he")
+    if init_from is not None:
+        start_from(model, init_from, added_init)
     train_set, test_set = load_dataset("T91", root=data), load_dataset(test_set, root=data)
     check_training_data(train_set, test_set)
-    x, y = make_patches(train_set, scale, 33 - 2 * model.shrink, max_images)
+    x, y = make_patches(train_set, scale, model.shrink, max_images)
     test = SRTest(test_set, scale)
     print(f"SRCNN {variant} x{scale}, recipe {recipe}: {len(x)} sub-images from {train_set.name}, "
           f"{epochs} epochs of {math.ceil(len(x) / batch)} batches of {batch}, device "
@@ -120,7 +145,7 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, devi
     if averages:               # ship the averaged weights: the ones evaluated every epoch
         averages["model"].apply()
     model_path = export_model(model, os.path.join(out, f"srcnn_{variant}_x{scale}.npz"), scale,
-                              recipe=recipe, epochs=epochs, seed=seed)
+                              recipe=recipe, epochs=epochs, seed=seed, init_from=init_from and str(init_from))
     summary = {"model_path": model_path, "seconds": seconds,
                "iterations": history["iteration"][-1] if history["iteration"] else 0,
                "bicubic": test.bicubic, "psnr": history["eval"][-1]["psnr"] if history["eval"] else None,

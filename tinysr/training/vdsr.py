@@ -77,10 +77,12 @@ def _srcnn_run(folder, device):
 def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=None, ema_decay=None,
           clip=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, progress=True,
-          test_set="Set5", srcnn=None):
+          test_set="Set5", srcnn=None, scales=SCALES):
     """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict.
     ``srcnn``: an SRCNN run folder (examples/train_srcnn.py --out) whose training MSE is drawn
-    on the same axes and whose model joins the crop figure."""
+    on the same axes and whose model joins the crop figure. ``scales``: the zooms trained
+    and scored (the paper: 2, 3, 4 in one model)."""
+    scales = tuple(sorted(scales))
     if recipe not in RECIPES:
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
@@ -99,12 +101,12 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
     check_training_data(images, test_images)
     if max_images is not None:
         images.files = images.files[:max_images]
-    patches = PairPatches(images, SCALES)
-    tests = {s: SRTest(test_images, s) for s in SCALES}
+    patches = PairPatches(images, scales)
+    tests = {s: SRTest(test_images, s) for s in scales}
     per_epoch = FAST_EPOCH_BATCHES if recipe == "fast" else None
     steps = per_epoch or len(patches) // r["batch"]
     print(f"VDSR depth {r['depth']} width {r['width']}, recipe {recipe}: {len(patches)} patches "
-          f"(x2/x3/x4 mixed) from {images.name}, {r['epochs']} epochs of {steps} batches of {r['batch']}, "
+          f"(x{'/x'.join(map(str, scales))}{' mixed' if len(scales) > 1 else ''}) from {images.name}, {r['epochs']} epochs of {steps} batches of {r['batch']}, "
           f"device {describe(device)}; {test_images.name} bicubic "
           + " / ".join(f"x{s} {t.bicubic:.2f}" for s, t in tests.items()) + " dB")
 
@@ -116,16 +118,16 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
         optimizer = optim.Adam(model.parameters(), lr=r["lr"])
         schedules = {"lr": optim.StepLR(optimizer, step_size=max(1, r["epochs"] // 4), gamma=0.5)}
     averages = {"model": optim.EMA(model, r["ema"])} if r["ema"] else {}
-    meta = {"model": "vdsr", "config": model.config, "scale": list(SCALES), "recipe": recipe, "seed": seed,
+    meta = {"model": "vdsr", "config": model.config, "scale": list(scales), "recipe": recipe, "seed": seed,
             "settings": r}
 
     def evaluate():
         scores = {f"x{s}": t.psnr(model, device) for s, t in tests.items()}
-        return {"psnr": scores["x3"], **scores, **{f"bicubic_x{s}": t.bicubic for s, t in tests.items()}}
+        return {"psnr": scores.get("x3", scores[f"x{scales[0]}"]), **scores, **{f"bicubic_x{s}": t.bicubic for s, t in tests.items()}}
 
     def draw(history):
         draw_curves(history, out, f"VDSR-{r['depth']} ({recipe}) on {test_images.name}", "training MSE (per pixel)",
-                    loss_key="mse", psnr_keys=tuple(f"x{s}" for s in SCALES), label=f"VDSR-{r['depth']} ({recipe})",
+                    loss_key="mse", psnr_keys=tuple(f"x{s}" for s in scales), label=f"VDSR-{r['depth']} ({recipe})",
                     compare=compare)
 
     t0 = time.perf_counter()
@@ -138,12 +140,12 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
     seconds = time.perf_counter() - t0
     if averages:
         averages["model"].apply()
-    model_path = export_model(model, os.path.join(out, f"vdsr_d{r['depth']}w{r['width']}.npz"), list(SCALES),
+    model_path = export_model(model, os.path.join(out, f"vdsr_d{r['depth']}w{r['width']}.npz"), list(scales),
                               recipe=recipe, seed=seed)
-    tests[3].crop_figure(model, device, os.path.join(out, "crop.png"), "VDSR", others=others)
+    tests.get(3, tests[scales[0]]).crop_figure(model, device, os.path.join(out, "crop.png"), "VDSR", others=others)
     last = history["eval"][-1] if history["eval"] else {}
     print(f"done in {seconds / 60:.1f} min: {test_images.name} VDSR "
-          + " / ".join(f"x{s} {last.get(f'x{s}', float('nan')):.2f}" for s in SCALES)
+          + " / ".join(f"x{s} {last.get(f'x{s}', float('nan')):.2f}" for s in scales)
           + " dB vs bicubic " + " / ".join(f"{t.bicubic:.2f}" for t in tests.values()) + f"; model {model_path}")
     return {"model_path": model_path, "seconds": seconds, "eval": last,
             "bicubic": {s: t.bicubic for s, t in tests.items()},
