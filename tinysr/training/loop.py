@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from tinysr import checkpoint
+from tinysr.atomic import atomic_write
 from tinysr.checkpoint import CheckpointError
 from tinysr.errors import MissingFileError, OutputError, RunStopped, TrainingInterrupted
 from tinysr.tensor import Tensor
@@ -34,6 +35,7 @@ except ImportError:   # tqdm is a dependency; this keeps the loop usable in a ba
     tqdm = None
 
 CHECKPOINT = "checkpoint.npz"
+HISTORY = "history.json"          # the logged values up to the stop, written however the run ends
 RESERVED = ("iteration", "eval_iteration", "eval", "epoch_seconds", "wall_seconds")
 
 
@@ -174,8 +176,11 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
         raise TrainingInterrupted(
             f"interrupted in epoch {epoch + 1} at iteration {iteration}; {_kept(ckpt_path, saved)}") from None
     finally:
-        if on_stop is not None and history["iteration"]:
-            on_stop(history)
+        if history["iteration"]:          # what was trained, however the run ended (divergence too)
+            with atomic_write(os.path.join(out_dir, HISTORY), "w") as f:
+                json.dump(history, f)
+            if on_stop is not None:
+                on_stop(history)
     return history
 
 
