@@ -104,11 +104,6 @@ def _jsonable(value):
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
-def _history(folder, key="loss"):
-    from tinysr.training.sr_task import training_curve
-    return training_curve(Path(folder) / "checkpoint.npz", key)
-
-
 def _wall(folder):
     from tinysr import checkpoint
     history = json.loads(checkpoint.load(Path(folder) / "checkpoint.npz")["train"]["history"])

@@ -14,8 +14,7 @@ import argparse
 import sys
 
 from tinysr import validate
-from tinysr.command import Parser, arg, run
-from tinysr.device import DEVICES
+from tinysr.command import Parser, add_run_flags, arg, run, run_kwargs
 from tinysr.training.drcn import RECIPES, train
 
 
@@ -39,23 +38,10 @@ def main(argv=None):
                    help="epochs over which alpha falls from 1 to 0 (paper 25, fast 10; 0: no recursive supervision)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
-    p.add_argument("--device", default="auto", choices=DEVICES,
-                   help="auto: the GPU when CuPy finds one, else the CPU (default); cpu; cuda")
-    p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
-    p.add_argument("--max-images", type=arg(validate.positive), default=None,
-                   help="use only the first N training images")
-    p.add_argument("--out", default="runs/drcn", help="the run's folder (default runs/drcn)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--overwrite", action="store_true", help="start a new run in OUT even though it holds one")
-    p.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed (default 0)")
-    p.add_argument("--max-steps", type=arg(validate.positive), default=None, help="stop after N iterations")
-    p.add_argument("--max-minutes", type=arg(validate.positive, kind=float), default=None,
-                   help="stop at the first epoch end after N minutes of wall time (counts resumed segments)")
+    add_run_flags(p, out="runs/drcn")
     args = p.parse_args(argv)
     train(scale=args.scale, recipe=args.recipe, width=args.width, recursions=args.recursions, epochs=args.epochs,
-          batch=args.batch, lr=args.lr, ema_decay=args.ema, alpha_epochs=args.alpha_epochs, device=args.device,
-          data=args.data, out=args.out, resume=args.resume, overwrite=args.overwrite, seed=args.seed,
-          max_images=args.max_images, max_steps=args.max_steps, max_minutes=args.max_minutes)
+          batch=args.batch, lr=args.lr, ema_decay=args.ema, alpha_epochs=args.alpha_epochs, **run_kwargs(args))
     return 0
 
 

@@ -15,8 +15,7 @@ import argparse
 import sys
 
 from tinysr import validate
-from tinysr.command import Parser, arg, run
-from tinysr.device import DEVICES
+from tinysr.command import Parser, add_run_flags, arg, run, run_kwargs
 from tinysr.training.srcnn import RECIPES, train
 
 
@@ -32,29 +31,13 @@ def main(argv=None):
                    help="default: 32 (fast) or 128 (paper)")
     p.add_argument("--lr", type=arg(validate.positive, kind=float), default=None,
                    help="base learning rate (default per recipe)")
-    p.add_argument("--device", default="auto", choices=DEVICES,
-                   help="auto: the GPU when CuPy finds one, else the CPU (default); cpu: the Numba "
-                        "kernels (TINYSR_BACKEND=numpy: the NumPy reference); cuda: insist on the GPU")
-    p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
-    p.add_argument("--out", default="runs/srcnn", help="the run's folder (default runs/srcnn)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--overwrite", action="store_true",
-                   help="start a new run in OUT even though it holds one (its checkpoint is replaced)")
-    p.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed (default 0)")
-    p.add_argument("--max-images", type=arg(validate.positive), default=None,
-                   help="use only the first N T91 images")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average that is evaluated and saved "
                         "(default: 0.9999 for fast, off for paper; 0 turns it off)")
-    p.add_argument("--max-steps", type=arg(validate.positive), default=None, help="stop after N iterations")
-    p.add_argument("--max-minutes", type=arg(validate.positive, kind=float), default=None,
-                   help="stop at the first epoch end after N minutes of wall time (training and "
-                        "evaluation; counts resumed segments), e.g. to compare recipes at equal time")
+    add_run_flags(p, out="runs/srcnn")
     args = p.parse_args(argv)
-    train(scale=args.scale, variant=args.variant, recipe=args.recipe, epochs=args.epochs,
-          batch=args.batch, device=args.device, data=args.data, out=args.out, resume=args.resume,
-          seed=args.seed, lr=args.lr, max_images=args.max_images, max_steps=args.max_steps,
-          ema_decay=args.ema, max_minutes=args.max_minutes, overwrite=args.overwrite)
+    train(scale=args.scale, variant=args.variant, recipe=args.recipe, epochs=args.epochs, batch=args.batch,
+          lr=args.lr, ema_decay=args.ema, **run_kwargs(args))
     return 0
 
 

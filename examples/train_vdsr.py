@@ -13,8 +13,7 @@ import argparse
 import sys
 
 from tinysr import validate
-from tinysr.command import Parser, arg, run
-from tinysr.device import DEVICES
+from tinysr.command import Parser, add_run_flags, arg, run, run_kwargs
 from tinysr.training.vdsr import CLIPS, RECIPES, train
 
 
@@ -35,27 +34,15 @@ def main(argv=None):
     p.add_argument("--theta", type=arg(validate.positive, kind=float), default=0.01, help="clipping theta (0.01)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
-    p.add_argument("--device", default="auto", choices=DEVICES,
-                   help="auto: the GPU when CuPy finds one, else the CPU (default); cpu; cuda")
-    p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--train-set", default="291", help="training images: 291 (T91 + BSD200; default), T91 or a folder")
-    p.add_argument("--max-images", type=arg(validate.positive), default=None,
-                   help="use only the first N training images")
-    p.add_argument("--out", default="runs/vdsr", help="the run's folder (default runs/vdsr)")
     p.add_argument("--srcnn", metavar="RUN", default=None,
                    help="an SRCNN run folder (train_srcnn.py --out): its training MSE on the same axes, "
                         "its model in the crop figure")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--overwrite", action="store_true", help="start a new run in OUT even though it holds one")
-    p.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed (default 0)")
-    p.add_argument("--max-steps", type=arg(validate.positive), default=None, help="stop after N iterations")
-    p.add_argument("--max-minutes", type=arg(validate.positive, kind=float), default=None,
-                   help="stop at the first epoch end after N minutes of wall time (counts resumed segments)")
+    add_run_flags(p, out="runs/vdsr")
     args = p.parse_args(argv)
     train(recipe=args.recipe, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch,
-          lr=args.lr, ema_decay=args.ema, clip=args.clip, theta=args.theta, device=args.device, data=args.data,
-          train_set=args.train_set, out=args.out, resume=args.resume, overwrite=args.overwrite, seed=args.seed,
-          max_images=args.max_images, max_steps=args.max_steps, max_minutes=args.max_minutes, srcnn=args.srcnn)
+          lr=args.lr, ema_decay=args.ema, clip=args.clip, theta=args.theta, train_set=args.train_set,
+          srcnn=args.srcnn, **run_kwargs(args))
     return 0
 
 

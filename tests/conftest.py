@@ -76,3 +76,18 @@ def tiny_scsr_model():
     cfg = scsr.ScSRConfig(scale=2, n_atoms=32, n_samples=1500, n_iter=3)
     return scsr.train(cfg, imgs, progress=False, log=lambda *_: None)
 
+
+
+@pytest.fixture
+def require_sets():
+    """``require_sets("T91", "Set5")``: skip unless the real sets are found (never the sample
+    photos that stand in for missing data), saying how to provide them."""
+    def require(*names):
+        from tinysr.data import DatasetNotFound, data_roots, load_dataset
+        for name in names:
+            try:
+                load_dataset(name, fallback=False)
+            except DatasetNotFound:
+                pytest.skip(f"needs the real {name} (searched {', '.join(map(str, data_roots()))}): set "
+                            f"TINYSR_DATA=<folder holding {'/, '.join(names)}/>")
+    return require

@@ -22,7 +22,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import tinysr
 from tinysr import checkpoint
 from tinysr.backend import cuda_available
 from tinysr.cli import main as tinysr_main

@@ -78,18 +78,11 @@ def test_shared_weight_gradient_is_the_sum_over_recursions():
     np.testing.assert_allclose(sum(b.grad.numpy() for _, b in copies), shared_b, rtol=1e-10, atol=1e-12)
 
 
-def test_smoke_a_small_drcn_beats_bicubic_at_x3(tmp_path):
+def test_smoke_a_small_drcn_beats_bicubic_at_x3(tmp_path, require_sets):
     """CI smoke: width 16, 3 recursions, 400 Adam steps on 10 T91 images with recursive
     supervision: Set5 x3 at least 0.3 dB over bicubic. On the real data only."""
-    import pytest
-    from tinysr.data import DatasetNotFound, data_roots, load_dataset
     from tinysr.training import drcn
-    for name in ("T91", "Set5"):
-        try:
-            load_dataset(name, fallback=False)
-        except DatasetNotFound:
-            pytest.skip(f"needs the real {name} (searched {', '.join(map(str, data_roots()))}): "
-                        f"set TINYSR_DATA=<folder holding T91/ and Set5/>")
+    require_sets("T91", "Set5")
     summary = drcn.train(recipe="fast", width=16, recursions=3, batch=16, epochs=2, max_steps=400, max_images=10,
                          alpha_epochs=1, out=str(tmp_path), progress=False, device="cpu")
     assert summary["iterations"] == 400

@@ -1,7 +1,6 @@
 """The srez face super-resolver: TensorFlow's SAME padding, the simultaneous update, the
 face pipeline, the CLI, and a CI smoke run on real faces."""
 import numpy as np
-import pytest
 
 import tinysr
 from tinysr import cli, optim
@@ -74,15 +73,10 @@ def test_upscale_cli_runs_a_face_generator(tmp_path, capsys):
     assert "face model of RGB images" in capsys.readouterr().err
 
 
-def test_smoke_thirty_iterations_lower_the_l1_term(tmp_path):
+def test_smoke_thirty_iterations_lower_the_l1_term(tmp_path, require_sets):
     """CI smoke: 30 iterations on 64 real faces (batch 8) lower the generator's L1 term."""
-    from tinysr.data import DatasetNotFound, data_roots, load_dataset
     from tinysr.training import gan
-    try:
-        load_dataset("CelebA", fallback=False)
-    except DatasetNotFound:
-        pytest.skip(f"needs CelebA10k (searched {', '.join(map(str, data_roots()))}): "
-                    "set TINYSR_DATA=<folder holding CelebA10k/>")
+    require_sets("CelebA")
     summary = gan.train(epochs=1, batch=8, max_steps=30, max_faces=64, out=str(tmp_path), progress=False,
                         device="cpu")
     l1 = summary["history"]["l1"]

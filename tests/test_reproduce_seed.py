@@ -3,18 +3,11 @@ through the recipes, writes the figures and docs/seed.md, and reuses a finished 
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).parents[1]
 
 
-def test_smoke_budget_runs_one_experiment_end_to_end(tmp_path, capsys):
-    from tinysr.data import DatasetNotFound, load_dataset
-    for name in ("T91", "Set5"):
-        try:
-            load_dataset(name, fallback=False)
-        except DatasetNotFound:
-            pytest.skip(f"needs the real {name}: set TINYSR_DATA=<folder holding T91/ and Set5/>")
+def test_smoke_budget_runs_one_experiment_end_to_end(tmp_path, capsys, require_sets):
+    require_sets("T91", "Set5")
     spec = importlib.util.spec_from_file_location("reproduce_seed", ROOT / "examples" / "reproduce_seed.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)

@@ -199,17 +199,12 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_
         assert np.array_equal(kept["modules"]["model"][name], value)
 
 
-def test_smoke_a_few_hundred_iterations_beat_bicubic(tmp_path, monkeypatch):
+def test_smoke_a_few_hundred_iterations_beat_bicubic(tmp_path, monkeypatch, require_sets):
     """CI smoke: 12 T91 images, 400 Adam iterations: Set5 x3 at least 0.5 dB over bicubic.
     On the real data only: the scikit-image fallback photos would pass it without T91/Set5."""
-    from tinysr.data import DatasetNotFound, data_roots, load_dataset
+    from tinysr.data import load_dataset
     from tinysr.training import srcnn
-    for name in ("T91", "Set5"):
-        try:
-            load_dataset(name, fallback=False)
-        except DatasetNotFound:
-            pytest.skip(f"needs the real {name} (searched {', '.join(map(str, data_roots()))}): "
-                        f"set TINYSR_DATA=<folder holding T91/ and Set5/>")
+    require_sets("T91", "Set5")
     used = []
 
     def recording_load_dataset(*args, **kwargs):

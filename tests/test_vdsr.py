@@ -111,17 +111,11 @@ def test_tiling_is_exact_for_any_depth():
         np.testing.assert_allclose(super_resolve_y(model, ilr, tile=16), super_resolve_y(model, ilr), atol=1e-5)
 
 
-def test_smoke_a_depth_8_vdsr_beats_bicubic_at_x3(tmp_path):
+def test_smoke_a_depth_8_vdsr_beats_bicubic_at_x3(tmp_path, require_sets):
     """CI smoke: a depth-8 VDSR, 300 Adam steps on 8 T91 images (x2/x3/x4 mixed): Set5 x3
     at least 0.3 dB over bicubic, and x2, x4 over bicubic too. On the real data only."""
-    from tinysr.data import DatasetNotFound, data_roots, load_dataset
     from tinysr.training import vdsr
-    for name in ("T91", "Set5"):
-        try:
-            load_dataset(name, fallback=False)
-        except DatasetNotFound:
-            pytest.skip(f"needs the real {name} (searched {', '.join(map(str, data_roots()))}): "
-                        f"set TINYSR_DATA=<folder holding T91/ and Set5/>")
+    require_sets("T91", "Set5")
     summary = vdsr.train(recipe="fast", depth=8, width=32, batch=16, epochs=2, max_steps=300, train_set="T91",
                          max_images=8, out=str(tmp_path), progress=False, device="cpu")
     scores, bicubic = summary["eval"], summary["bicubic"]

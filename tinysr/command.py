@@ -43,6 +43,33 @@ def arg(check, **options):
     return convert
 
 
+def add_run_flags(parser, out, images_help="use only the first N training images"):
+    """The flags every training example shares: device, data, output folder, resume and
+    overwrite, seed, image and step limits, time budget (each checked by tinysr.validate)."""
+    from . import validate
+    from .device import DEVICES
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="auto: the GPU when CuPy finds one, else the CPU (default); cpu: the Numba kernels "
+                             "(TINYSR_BACKEND=numpy: the NumPy reference); cuda: insist on the GPU")
+    parser.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
+    parser.add_argument("--max-images", type=arg(validate.positive), default=None, help=images_help)
+    parser.add_argument("--out", default=out, help=f"the run's folder (default {out})")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a new run in OUT even though it holds one (its checkpoint is replaced)")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation and batch-order seed (default 0)")
+    parser.add_argument("--max-steps", type=arg(validate.positive), default=None, help="stop after N iterations")
+    parser.add_argument("--max-minutes", type=arg(validate.positive, kind=float), default=None,
+                        help="stop at the first epoch end after N minutes of wall time (training and "
+                             "evaluation; counts resumed segments), e.g. to compare recipes at equal time")
+
+
+def run_kwargs(args):
+    """The keyword arguments of a recipe's ``train`` for the flags of ``add_run_flags``."""
+    return dict(device=args.device, data=args.data, max_images=args.max_images, out=args.out, resume=args.resume,
+                overwrite=args.overwrite, seed=args.seed, max_steps=args.max_steps, max_minutes=args.max_minutes)
+
+
 def resume_command(argv, flag="--resume", drop=("--overwrite",)):
     """The command line that continues this run: the same one, with ``--resume``."""
     words = [a for a in argv if a not in drop]
@@ -105,4 +132,4 @@ def run(main, argv=None, prog=None, resumable=False):
         warnings.formatwarning = old_format
 
 
-__all__ = ["Parser", "arg", "run", "resume_command"]
+__all__ = ["Parser", "arg", "run", "resume_command", "add_run_flags", "run_kwargs"]

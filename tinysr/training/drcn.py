@@ -25,7 +25,6 @@ from tinysr.data import Dataset, load_dataset
 from tinysr.data.patches import PairPatches
 from tinysr.device import describe, select
 from tinysr.errors import ArgumentError
-from tinysr.inference import super_resolve_y
 from tinysr.models import DRCN
 from tinysr.tensor import no_grad, tensor
 from tinysr.training import figures
