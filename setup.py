@@ -32,7 +32,8 @@ setup(
     extras_require={
         "gpu": ["cupy-cuda12x"],              # CuPy for CUDA 12 (drivers >= 525)
         "gpu-cuda13": ["cupy-cuda13x"],       # CuPy for CUDA 13; the code imports `cupy`
-        "dev": ["pytest>=7", "hypothesis>=6.80", "scikit-image>=0.21"],
+        "mpi": ["mpi4py>=4", "mpich"],        # mpiexec -n N: data-parallel (docs/scaling.md)
+        "dev": ["pytest>=7", "hypothesis>=6.80", "scikit-image>=0.21", "mpi4py>=4", "mpich"],
     },
     entry_points={"console_scripts": ["tinysr = tinysr.cli:main"]},
 )

@@ -7,7 +7,7 @@ were.
 """
 import sys
 
-from . import validate
+from . import distributed, validate
 from .command import Parser, arg, run
 from .device import DEVICES
 from .device import select as select_device
@@ -46,6 +46,7 @@ def cmd_eval(args):
     from . import evaluate as ev
     from .data import load_dataset
 
+    lead = distributed.world().lead     # under mpiexec: each rank its own GPU first, rank 0 reports
     if args.csv:
         validate.output_file(args.csv, (".csv",))
     datasets = {s: load_dataset(s, root=args.data, download=args.download) for s in args.sets}
@@ -61,7 +62,9 @@ def cmd_eval(args):
         name = args.method or "bicubic"
         upscaler = ev.per_scale(ev.METHODS[name])
     results = ev.evaluate(upscaler, args.sets, args.scales, root=args.data, per_image=args.per_image,
-                          method=name, datasets=datasets)
+                          method=name, datasets=datasets)   # the ranks share the images
+    if not lead:
+        return 0
     print(results.table())
     if args.csv:
         results.to_csv(args.csv)

@@ -7,6 +7,9 @@ scaled by 255 and rounded to uint8 (MATLAB `uint8()`) only for scoring.
 
 `METHODS` maps a method name to a factory `factory(scale, **opts) -> upscaler`; add a
 method with one line.
+
+Under `mpiexec -n N` (tinysr.distributed) rank r scores images r, r + N, ... of each set,
+and every rank gets all rows back in the one-process order, so the table is the same.
 """
 import csv
 import math
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import distributed
 from .atomic import atomic_write
 from .classic import aplus_upscaler, bicubic_upscaler, scsr_cvpr08_upscaler, scsr_upscaler
 from .data import SAMPLE_SET, load_dataset, make_pair, round_uint8, y_channel
@@ -112,23 +116,28 @@ def evaluate(upscaler, sets, scales, root=None, per_image=False, method="custom"
     `datasets` may map set names to already-loaded Dataset objects (tests, notebooks);
     `download` fetches a missing named set from its public source before falling back.
     """
+    world = distributed.world()
     results = Results(method, per_image=per_image)
     protocols = {scale: results.protocols.setdefault(scale, Protocol.matlab(scale)) for scale in scales}
+    done, keyed = [], []        # rows keyed by (set, image) so that the ranks' shares merge in order
     for set_name in sets:
         ds = (datasets or {}).get(set_name)
         ds = load_dataset(set_name, root=root, download=download) if ds is None else ds
-        if any(r["set"] == ds.name for r in results.rows):
+        if ds.name in done:
             continue  # e.g. Set5 and Set14 both fell back to the same sample set
-        for name, img in ds:  # one image in memory at a time; rows are grouped per scale later
-            y = y_channel(img)
-            for scale, protocol in protocols.items():
-                lr, ilr, hr = make_pair(y, scale)
-                sr = np.asarray(upscaler(lr, ilr, scale), dtype=np.float64)
-                if sr.shape != hr.shape:
-                    raise ValueError(f"{method} returned {sr.shape} for {ds.name}/{name}, expected {hr.shape}")
-                p, s = score(sr, hr, protocol)
-                results.rows.append({"method": method, "set": ds.name, "scale": scale,
-                                     "image": name, "psnr": p, "ssim": s})
+        done.append(ds.name)
+        with world.guard():         # one rank's failure stops every rank, naming it
+            for index, (name, img) in world.mine(ds):  # one image in memory at a time
+                y = y_channel(img)
+                for scale, protocol in protocols.items():
+                    lr, ilr, hr = make_pair(y, scale)
+                    sr = np.asarray(upscaler(lr, ilr, scale), dtype=np.float64)
+                    if sr.shape != hr.shape:
+                        raise ValueError(f"{method} returned {sr.shape} for {ds.name}/{name}, expected {hr.shape}")
+                    p, s = score(sr, hr, protocol)
+                    keyed.append(((len(done), index), {"method": method, "set": ds.name, "scale": scale,
+                                                       "image": name, "psnr": p, "ssim": s}))
+    results.rows = world.collect(keyed)
     return results
 
 

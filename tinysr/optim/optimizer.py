@@ -4,11 +4,17 @@
 own keys override the optimiser's defaults (SRCNN trains its last layer and its biases
 at a tenth of the rate). ``state_dict`` holds plain arrays and numbers so a checkpoint
 can store it without pickling.
+
+Data-parallel training (``tinysr.distributed``, installed by ``fit`` when there is more
+than one rank) sets ``gradient_hook``: ``hook(optimizer, params)`` averages the gradients
+over the ranks once per step, before anything reads them for an update.
 """
 import numpy as np
 
 
 class Optimizer:
+    gradient_hook = None
+
     def __init__(self, params, defaults):
         params = list(params)
         if params and not isinstance(params[0], dict):
@@ -21,8 +27,10 @@ class Optimizer:
             self.param_groups.append(merged)
         self.state = [[{} for _ in g["params"]] for g in self.param_groups]
         self.step_count = 0
+        self._reduced = False
 
     def zero_grad(self):
+        self._reduced = False
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
@@ -34,7 +42,17 @@ class Optimizer:
                 if p.grad is not None:
                     yield group, p, st
 
+    def reduce_gradients(self):
+        """Average the gradients over the ranks now, once per step (``step`` calls it). Code
+        that reads gradients before the step (clipping) calls it first, so that every rank
+        clips the averaged gradient, as one process would; without a hook it does nothing."""
+        if self.gradient_hook is not None and not self._reduced:
+            self.gradient_hook(self, [p for _, p, _ in self._each()])
+            self._reduced = True
+
     def step(self):
+        self.reduce_gradients()
+        self._reduced = False
         self.step_count += 1
         for group, p, st in self._each():
             self._update(group, p, st)

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from tinysr import checkpoint
+from tinysr import checkpoint, distributed
 from tinysr.atomic import atomic_write
 from tinysr.checkpoint import CheckpointError
 from tinysr.errors import MissingFileError, OutputError, RunStopped, TrainingInterrupted
@@ -46,6 +46,7 @@ class TrainingDiverged(RunStopped):
 def check_run_folder(out_dir, resume, overwrite=False):
     """Before any data is loaded: ``--resume`` needs a checkpoint in ``out_dir``, and a new
     run must not silently replace one (``overwrite`` says it may). Creates nothing."""
+    distributed.world()   # under mpiexec the ranks meet here: rank 0 alone prints from now on
     ckpt_path = os.path.join(out_dir, CHECKPOINT)
     if resume:
         if not os.path.exists(ckpt_path):
@@ -83,6 +84,8 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
     on_stop(history) runs however the run ends (done, a budget, Ctrl-C, divergence).
     Ctrl-C raises TrainingInterrupted and a non-finite value TrainingDiverged; both say
     where the run stopped and which checkpoint holds the last good state.
+    Under ``mpiexec -n N``, data-parallel (tinysr.distributed): each rank steps on 1/N of every
+    batch, gradients averaged; rank 0 alone evaluates, writes, shows the bar, runs the on_*.
     """
     schedules, averages = schedules or {}, averages or {}
     os.makedirs(out_dir, exist_ok=True)
@@ -96,7 +99,7 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
     fit_start = time.perf_counter()
     clock = _RunClock(epochs, max_steps, iteration, max_seconds, wall_before)
     saved = {"epoch": start_epoch, "iteration": iteration}
-    epoch = start_epoch
+    epoch, world = start_epoch, distributed.world().join(modules, optimizers)
     try:
         for epoch in range(start_epoch, epochs):
             epoch_batches, n_samples = batches(epoch)
@@ -109,7 +112,7 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                     print("preparing the kernels for the first step (compiled once, then cached; "
                           "up to a minute on a first run) ...", end="", flush=True)
                 t_step = time.perf_counter()
-                values = step(batch)
+                values = step(world.shard(batch))
                 for average in averages.values():
                     average.update()
                 iteration += 1
@@ -122,12 +125,12 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                     clock.stepped()
                 if bar is None and tqdm is not None:   # made after the first step: its rate and
                     bar = tqdm(total=n_samples, unit="patch", desc=f"epoch {epoch + 1}/{epochs}",
-                               disable=not progress, dynamic_ncols=True, mininterval=1.0)
+                               disable=not (progress and world.lead), dynamic_ncols=True, mininterval=1.0)
                 if bar is not None:                    # ETA leave the compilation out
                     bar.update(batch_size(batch))
                 if len(pending) >= log_every:
                     _log(pending, history, epoch, bar, ckpt_path, clock, saved)
-                if on_step is not None:
+                if on_step is not None and world.lead:
                     on_step(iteration, values)
                 if max_steps is not None and iteration >= max_steps:
                     break
@@ -140,27 +143,29 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
 
             t_eval = time.perf_counter()
             metrics = {}
-            if evaluate is not None:
-                with contextlib.ExitStack() as stack:
+            if evaluate is not None and world.lead:
+                with contextlib.ExitStack() as stack, world.alone():
                     for average in averages.values():
                         stack.enter_context(average.averaged())
                     metrics = evaluate()
+            metrics, wall = world.end_epoch(modules, metrics, wall_before + time.perf_counter() - fit_start)
             for schedule in schedules.values():
                 if hasattr(schedule, "patience"):
                     schedule.step(-metrics[plateau_metric])
                 else:
                     schedule.step()
-            history["wall_seconds"].append(wall_before + time.perf_counter() - fit_start)
+            history["wall_seconds"].append(wall)
             if metrics:
                 history["eval_iteration"].append(iteration)
                 history["eval"].append(metrics)
-            _save(ckpt_path, modules, optimizers, schedules, averages, meta, epoch + 1, iteration, history)
+            if world.lead:
+                _save(ckpt_path, modules, optimizers, schedules, averages, meta, epoch + 1, iteration, history)
             saved.update(epoch=epoch + 1, iteration=iteration)
             clock.evaluated(time.perf_counter() - t_eval)       # evaluation + checkpoint
             clock.epoch_done(iteration, history["wall_seconds"][-1])
             print(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
                   + ("; " if metrics else "") + f"run ETA {clock.eta_text()}")
-            if on_epoch_end is not None:
+            if on_epoch_end is not None and world.lead:
                 on_epoch_end(epoch, history)
             if max_steps is not None and iteration >= max_steps:
                 print(f"step budget of {max_steps} iterations reached in epoch {epoch + 1}")
@@ -176,11 +181,12 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
         raise TrainingInterrupted(
             f"interrupted in epoch {epoch + 1} at iteration {iteration}; {_kept(ckpt_path, saved)}") from None
     finally:
-        if history["iteration"]:          # what was trained, however the run ended (divergence too)
+        if history["iteration"] and world.lead:   # what was trained, however the run ended (divergence too)
             with atomic_write(os.path.join(out_dir, HISTORY), "w") as f:
                 json.dump(history, f)
             if on_stop is not None:
                 on_stop(history)
+        world.leave(optimizers)
     return history
 
 
@@ -231,11 +237,11 @@ def _log(pending, history, epoch, bar, ckpt_path, clock, saved):
     if not pending:
         return
     names = list(pending[0][1])
+    table = distributed.world().average([[float(_scalar(v[n])) for n in names] for _, v in pending])
     means = {}
-    for name in names:
+    for name, values in zip(names, table.T):      # each value's mean over the ranks
         if name in RESERVED:
             raise ValueError(f"step returned {name!r}, a name the history keeps for itself")
-        values = [float(_scalar(v[name])) for _, v in pending]
         for (it, _), value in zip(pending, values):
             if not math.isfinite(value):
                 raise TrainingDiverged(

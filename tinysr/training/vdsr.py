@@ -51,6 +51,7 @@ def vdsr_step(model, optimizer, recipe, device, clip, theta):
         mse = F.mse_loss(out, y)
         loss = mse * (0.5 * math.prod(y.shape[1:])) if recipe == "paper" else mse
         loss.backward()
+        optimizer.reduce_gradients()     # data-parallel: clip the averaged gradient, as one process would
         if clip == "adjustable":
             optim.clip_grad_adjustable_(optimizer, theta)
         elif clip == "value":
