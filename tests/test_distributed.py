@@ -22,6 +22,7 @@ steps, as 4 ranks do (docs/scaling.md). That is Adam's, not the reduction's.
 """
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def _worker(out, resume):
     from tinysr.training.loop import check_run_folder, fit
     from tinysr.training.sr_task import array_batches, supervised_step
 
-    fail = os.environ.get("TEST_FAIL", "")           # "hang:RANK:STEP" or "crash:RANK:STEP", tests only
+    fail = os.environ.get("TEST_FAIL", "")     # "hang|crash|kill:RANK:STEP", tests only
     rng = np.random.default_rng(0)
     runs = {"srcnn": (SRCNN(9, 1, 5, n1=16, n2=8, seed=1), 21, 6), "vdsr": (VDSR(depth=5, width=16, seed=2), 17, 0)}
     for name, (model, size, shrink) in runs.items():
@@ -89,6 +90,8 @@ def _worker(out, resume):
             if kind and world.rank == int(rank) and opt.step_count + 1 == int(at):
                 if kind == "hang":
                     time.sleep(600)
+                if kind == "kill":
+                    os.kill(os.getpid(), signal.SIGKILL)
                 raise RuntimeError(f"test failure on step {at}")
             values = inner(batch)
             if opt.step_count in SNAPSHOTS:
@@ -197,6 +200,20 @@ def test_a_rank_that_hangs_or_fails_stops_the_job_naming_it(tmp_path, kind):
         else "rank 1 stopped: RuntimeError: test failure on step 7"
     assert expected in done.stderr, done.stderr[-3000:]
     assert seconds < (timeout + 45 if kind == "hang" else 45)
+    from tinysr import checkpoint
+    assert checkpoint.load(tmp_path / "srcnn" / "checkpoint.npz")["train"]["iteration"] == PER_EPOCH
+
+
+@needs_mpi
+def test_a_killed_rank_stops_the_job_and_its_pid_names_the_rank(tmp_path):
+    """SIGKILL cannot be caught: mpiexec stops the job and names the PID; tinysr's start line
+    maps that PID to the rank."""
+    import re
+    done, seconds = _launch(2, tmp_path, env={"TEST_FAIL": "kill:1:7"})
+    assert done.returncode != 0 and seconds < 60
+    pids = dict((int(pid), int(rank)) for rank, pid in re.findall(r"rank (\d+) pid (\d+) on", done.stderr))
+    killed = re.search(r"PID (\d+) RUNNING AT", done.stdout + done.stderr)   # mpiexec's own report
+    assert killed and pids.get(int(killed.group(1))) == 1, (done.stdout + done.stderr)[-2000:]
     from tinysr import checkpoint
     assert checkpoint.load(tmp_path / "srcnn" / "checkpoint.npz")["train"]["iteration"] == PER_EPOCH
 

@@ -128,10 +128,25 @@ class MPIWorld(World):
         self.local_rank, self.local_size = node.Get_rank(), node.Get_size()
         node.Free()
         self._share_the_node()
+        self._announce()
         if not self.lead:
             sys.stdout = open(os.devnull, "w")
             warnings.simplefilter("ignore")
         atexit.register(self._close)
+
+    def _announce(self):
+        """One line from rank 0 mapping ranks to processes: mpiexec names a rank killed by a
+        signal by its PID alone, and this line turns that PID into the rank."""
+        name = self.MPI.Get_processor_name().encode()[:63].ljust(64, b" ")
+        mine = np.frombuffer(np.int64(os.getpid()).tobytes() + name, np.uint8)
+        every = np.empty(self.size * mine.size, np.uint8)
+        self.comm.Allgather(mine, every)
+        ranks = []
+        for rank, row in enumerate(every.reshape(self.size, -1)):
+            pid, host = int(np.frombuffer(row[:8].tobytes(), np.int64)[0]), row[8:].tobytes().decode().strip()
+            ranks.append(f"rank {rank} pid {pid} on {host}")
+        if self.lead:
+            print(f"tinysr: data-parallel over {self.size} ranks: " + ", ".join(ranks), file=sys.stderr, flush=True)
 
     def _share_the_node(self):
         """cores // ranks-on-this-node Numba threads each; one GPU each when there are enough."""
