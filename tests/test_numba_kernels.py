@@ -5,6 +5,8 @@ Tolerance from the error bound (STYLE.md): a float32 sum of K products satisfies
 computed in float64 from the same (float32) inputs. Outputs and work buffers are poisoned
 (NaN-filled) before each call, so a kernel that skips an element cannot pass.
 """
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -134,6 +136,122 @@ def test_conv2d_backward_input_winograd(case):
     check_backward_input(case)
 
 
+@st.composite
+def large_case(draw, versions):
+    """Work-item geometry: one large image (row bands, winograd column blocks, the
+    large-plane copy-out: planes of 64x64 and more) or a few small ones (groups), drawn
+    with the default work budget or a tiny one (cpu_common.BAND_BYTES) that cuts even
+    these images into many bands and blocks and groups small ones."""
+    k = draw(st.sampled_from([1, 3, 5, 9]))
+    stride = draw(st.sampled_from([1, 1, 2]))
+    padding = draw(st.integers(0, k // 2))
+    n = draw(st.sampled_from([1, 1, 2, 3]))
+    side = st.sampled_from([5, 16, 33, 64, 70]) if n > 1 else st.sampled_from([33, 64, 70, 131])
+    h = draw(side.filter(lambda s: s + 2 * padding >= k))
+    w = draw(side.filter(lambda s: s + 2 * padding >= k))
+    c = draw(st.sampled_from([1, 3, 17]))
+    o = draw(st.sampled_from([1, 5, 18]))
+    mode = draw(st.sampled_from(["zeros", "replicate"]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    version = draw(st.sampled_from(versions))
+    budget = draw(st.sampled_from([None, 1 << 12, 1 << 15]))
+    return (n, c, h, w, o, k, stride, padding, mode, dtype, version), budget
+
+
+@contextlib.contextmanager
+def work_budget(case, budget):
+    """Run case with cpu_common.BAND_BYTES = budget (None: the default); direct, too slow
+    for these sizes, runs auto instead."""
+    if case[-1] == "direct" and case[2] * case[3] > 64 * 64:
+        case = case[:-1] + ("auto",)
+    saved = cpu_common.BAND_BYTES
+    cpu_common.BAND_BYTES = saved if budget is None else budget
+    try:
+        yield case
+    finally:
+        cpu_common.BAND_BYTES = saved
+
+
+@settings(max_examples=30, deadline=None)
+@given(large_case(F.VERSIONS))
+def test_conv2d_forward_work_items(case_budget):
+    """Every forward version on N = 1 large images (bands of rows; Winograd also in column
+    blocks; the transposing copy-out of large planes) and on batches of small images
+    (groups sharing one GEMM), odd sizes and stride 2 included."""
+    with work_budget(*case_budget) as case:
+        check_forward(case)
+
+
+@settings(max_examples=20, deadline=None)
+@given(large_case(BI.VERSIONS))
+def test_conv2d_backward_input_work_items(case_budget):
+    with work_budget(*case_budget) as case:
+        check_backward_input(case)
+
+
+@settings(max_examples=20, deadline=None)
+@given(large_case(BW.VERSIONS))
+def test_conv2d_backward_weight_work_items(case_budget):
+    with work_budget(*case_budget) as case:
+        check_backward_weight(case)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "replicate"])
+def test_one_large_image_runs_in_bands_on_every_thread(mode):
+    """The inference shapes: one image, auto picks a banded version (im2col_gemm for a
+    small-C layer on a large image, winograd for 3x3 C, O >= 16, shifted_rows for O = 1),
+    and the bands cover every output row exactly once."""
+    assert F.plan((1, 1, 1536, 1536), (64, 1, 9, 9), 1, 4, mode).runs == "im2col_gemm"
+    assert F.plan((128, 1, 33, 33), (64, 1, 9, 9), 1, 0, mode).runs == "row_gemm"   # training
+    assert F.plan((1, 64, 512, 512), (64, 64, 3, 3), 1, 1, mode).runs == "winograd"
+    assert F.plan((1, 32, 1536, 1536), (1, 32, 5, 5), 1, 2, mode).runs == "shifted_rows"
+    for rows, row_bytes in ((1536, 1 << 20), (128, 5 << 20), (7, 100), (1, 10)):
+        items, band = cpu_common.work_items(1, rows, row_bytes, 2)
+        assert len(items) >= 2 or rows == 1
+        covered = np.concatenate([np.arange(r0, r1) for _, _, r0, r1 in items])
+        np.testing.assert_array_equal(covered, np.arange(rows))
+        assert (items[:, 3] - items[:, 2]).max() == band
+    items, _ = cpu_common.work_items(16, 4, 1000, 2, want_rows=32)      # tiny maps: groups
+    assert len(items) == 2 and list(items[:, 1] - items[:, 0]) == [8, 8]
+    check_forward((1, 17, 131, 129, 18, 3, 1, 1, mode, np.float32, "auto"))
+    check_forward((1, 3, 131, 70, 18, 9, 1, 4, mode, np.float32, "auto"))
+    check_forward((1, 17, 130, 131, 1, 5, 1, 2, mode, np.float32, "auto"))
+
+
+def test_winograd_filter_transform_is_g_w_gt():
+    from tinysr.kernels.conv2d_fwd import winograd_numba
+    rng = np.random.default_rng(7)
+    for r in sorted(WG.TILE):
+        _, _, g, _ = WG.matrices(r)
+        w = rng.standard_normal((7, 5, r, r))
+        want = np.einsum("ik,ockl,jl->ijco", g, w, g).reshape(-1, 5, 7)
+        np.testing.assert_allclose(winograd_numba.filter_transform(w, r), want, rtol=0,
+                                   atol=1e-13)
+        u32 = winograd_numba.filter_transform(w.astype(np.float32), r)
+        assert u32.dtype == np.float32
+        np.testing.assert_allclose(u32, want, rtol=2 ** -23, atol=2 ** -23 * np.abs(want).max())
+
+
+def test_recycler_reuses_a_buffer_only_when_nothing_refers_to_it():
+    rec = cpu_common.Recycler(min_bytes=1024, keep_free=2)
+    a = rec.empty((16, 32), np.float32)
+    addr = a.ctypes.data
+    view = a[3:].reshape(-1)[::2]                  # a view of a view: refers to the buffer
+    del a
+    b = rec.empty((16, 32), np.float32)
+    assert b.ctypes.data != addr                   # the view still holds the first buffer
+    del view
+    c = rec.empty((8, 64), np.float32)
+    assert c.ctypes.data == addr and c.shape == (8, 64)
+    d = rec.empty((4, 4), np.float64)              # small: plain np.empty, not pooled
+    assert d.base is None
+    e = rec.empty((2, 16, 32), np.float64)         # no free buffer of 1x to 2x its size
+    assert e.nbytes == 8192 and e.ctypes.data not in (b.ctypes.data, c.ctypes.data)
+    del b, c, e
+    rec.empty((64, 64), np.float64)                # keeps at most 2 unused buffers
+    assert len(rec._bufs) <= 3
+
+
 @pytest.mark.parametrize("r", sorted(WG.TILE))
 def test_winograd_matrices_compute_a_correlation(r):
     """y_i = sum_k g_k d_{i+k} == (A^T [(G g) (.) (B^T d)])_i, exactly up to float64
@@ -184,11 +302,13 @@ def test_conv2d_backward_weight_winograd(case):
 @pytest.mark.parametrize("mode", ["zeros", "replicate"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_backward_weight_auto_takes_winograd_for_5x5(mode, dtype):
-    """auto runs winograd on 5x5 stride-1 layers with C, O >= 16 (and row_gemm on 3x3: see
-    the rule)."""
+    """auto runs winograd on 3x3 and 5x5 stride-1 layers with C, O >= 16 (row_gemm for one
+    large image, im2col_gemm at stride 2: see the rule)."""
     x_shape = (2, 17, 13, 12)
     assert BW.plan(x_shape, (18, 17, 5, 5), 1, 2, mode, "auto").runs == "winograd"
-    assert BW.plan(x_shape, (18, 17, 3, 3), 1, 1, mode, "auto").runs == "row_gemm"
+    assert BW.plan(x_shape, (18, 17, 3, 3), 1, 1, mode, "auto").runs == "winograd"
+    assert BW.plan((1, 17, 130, 130), (18, 17, 3, 3), 1, 1, mode, "auto").runs == "row_gemm"
+    assert BW.plan(x_shape, (18, 17, 3, 3), 2, 1, mode, "auto").runs == "im2col_gemm"
     assert BW.plan(x_shape, (1, 17, 5, 5), 1, 2, mode, "auto").runs == "window_gemm"
     check_backward_weight((2, 17, 13, 12, 18, 5, 1, 2, mode, dtype, "auto"))
 

@@ -36,9 +36,9 @@ from numba import njit, prange
 from .. import cpu_common
 from ..blas_numba import gemm
 from ..conv_common import ConvShape
-from ..conv2d_fwd.conv2d_fwd_numba import conv2d_fwd_winograd
-from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
-                          thread_count)
+from ..conv2d_fwd.conv2d_fwd_numba import GEMM_COLUMNS, conv2d_fwd_winograd
+from ..cpu_common import (REPLICATE, WORKSPACE, items_group, one_blas_thread, padding_code,
+                          thread_count, work_items)
 from ..im2col.im2col_numba import col2im_image, rows_adjoint_image
 from ..im2col.pad_numba import unpad_grad_image
 from . import versions
@@ -81,33 +81,60 @@ def conv2d_bwd_input_direct(gy, w, x_shape, stride=1, padding=0, padding_mode="z
 
 # ---------------------------------------------------------------- im2col_gemm: GEMM + col2im
 @njit(parallel=True, cache=True)
-def _bwd_input_gemm(gy, wmat, kh, kw, stride, pad, mode, cols, gx):
+def _bwd_input_gemm(gy, wmat, kh, kw, stride, pad, mode, items, gyb, cols, gx):
+    """Work item (n0, n1) (cpu_common.work_items, whole images): for one image cols[t]
+    (K, Ho*Wo) = W^T @ gy[n], then col2im; for a group of tiny images (the GAN
+    discriminator's 8x8 and 4x4 maps), their gy gathered side by side into gyb[t], ONE
+    GEMM for the group (the weights read once, not once per image), then col2im of each
+    image's columns."""
     n_img, n_ch, h, w = gx.shape
     n_out = gy.shape[1]
     npix = gy.shape[2] * gy.shape[3]
     k = wmat.shape[1]
     n_parts = cols.shape[0]
-    per = (n_img + n_parts - 1) // n_parts
+    n_items = items.shape[0]
+    per = (n_items + n_parts - 1) // n_parts
     one_by_one = kh == 1 and kw == 1 and stride == 1 and pad == 0
     for t in prange(n_parts):
-        for n in range(t * per, min(n_img, (t + 1) * per)):
-            gyn = gy[n].reshape(n_out, npix)
+        for it in range(t * per, min(n_items, (t + 1) * per)):
+            n0, n1 = items[it, 0], items[it, 1]
+            if n1 - n0 > 1:
+                for n in range(n0, n1):
+                    gyb[t, :, (n - n0) * npix:(n - n0 + 1) * npix] = gy[n].reshape(n_out, npix)
+                gemm(True, False, k, (n1 - n0) * npix, n_out, 1.0, wmat, k, gyb[t],
+                     gyb.shape[2], 0.0, cols[t], cols.shape[2])
+                for n in range(n0, n1):
+                    c = cols[t, :, (n - n0) * npix:(n - n0 + 1) * npix]
+                    if one_by_one:
+                        gx[n].reshape(n_ch, npix)[:] = c
+                    else:
+                        col2im_image(c, kh, kw, stride, pad, mode, gx[n])
+                continue
+            gyn = gy[n0].reshape(n_out, npix)
             if one_by_one:      # gx[n] (C, H*W) = W^T @ gy[n] directly
-                gemm(True, False, k, npix, n_out, 1.0, wmat, k, gyn, npix, 0.0, gx[n], npix)
+                gemm(True, False, k, npix, n_out, 1.0, wmat, k, gyn, npix, 0.0, gx[n0], npix)
             else:
-                gemm(True, False, k, npix, n_out, 1.0, wmat, k, gyn, npix, 0.0, cols[t], npix)
-                col2im_image(cols[t], kh, kw, stride, pad, mode, gx[n])
+                gemm(True, False, k, npix, n_out, 1.0, wmat, k, gyn, npix, 0.0, cols[t],
+                     cols.shape[2])
+                col2im_image(cols[t, :, :npix], kh, kw, stride, pad, mode, gx[n0])
 
 
 def conv2d_bwd_input_im2col_gemm(gy, w, x_shape, stride=1, padding=0, padding_mode="zeros"):
     gx = cpu_common.empty(x_shape, gy.dtype)
     n_out, n_ch, kh, kw = w.shape
-    npix = gy.shape[2] * gy.shape[3]
-    wmat = np.ascontiguousarray(w).reshape(n_out, n_ch * kh * kw)
-    parts = min(thread_count(), gy.shape[0])
-    cols = WORKSPACE.get("cols", (parts, n_ch * kh * kw, npix), gy.dtype)
+    ho, wo = gy.shape[2:]
+    k = n_ch * kh * kw
+    wmat = np.ascontiguousarray(w).reshape(n_out, k)
+    items, _ = work_items(gy.shape[0], ho, gy.itemsize * wo * (k + n_out), thread_count(),
+                          want_rows=-(-GEMM_COLUMNS // wo), bands=False)
+    group = items_group(items)
+    parts = min(thread_count(), len(items))
+    cols = WORKSPACE.get("cols", (parts, k, group * ho * wo), gy.dtype)
+    gyb = WORKSPACE.get("gyb", (parts, n_out, group * ho * wo) if group > 1 else (1, 1, 1),
+                        gy.dtype)
     with one_blas_thread():
-        _bwd_input_gemm(gy, wmat, kh, kw, stride, padding, padding_code(padding_mode), cols, gx)
+        _bwd_input_gemm(gy, wmat, kh, kw, stride, padding, padding_code(padding_mode), items,
+                        gyb, cols, gx)
     return gx
 
 

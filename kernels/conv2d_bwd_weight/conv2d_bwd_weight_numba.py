@@ -39,13 +39,14 @@ from numba import njit, prange
 from .. import cpu_common
 from ..blas_numba import gemm
 from ..conv_common import ConvShape
-from ..cpu_common import (REPLICATE, WORKSPACE, one_blas_thread, padding_code,
-                          thread_count)
-from ..im2col.im2col_numba import im2col_image, rows_image
+from ..conv2d_fwd.conv2d_fwd_numba import GEMM_COLUMNS
+from ..cpu_common import (REPLICATE, WORKSPACE, items_group, one_blas_thread, padding_code,
+                          thread_count, work_items)
+from ..im2col.im2col_numba import im2col_rows, rows_image
 from ..im2col.pad_numba import pad_image, padded
 from ..winograd_common import matrices as winograd_matrices
 from . import versions
-from .winograd_bwd_weight_numba import bwd_weight_winograd
+from .winograd_bwd_weight_numba import bwd_weight_winograd, weight_from_du
 
 DEFAULT_VERSION = versions.DEFAULT["numba"]
 VERSIONS = versions.TABLE.names("numba")      # direct, im2col_gemm, ..., winograd, auto
@@ -55,17 +56,26 @@ VERSIONS = versions.TABLE.names("numba")      # direct, im2col_gemm, ..., winogr
 def bias_grad(gy):
     """gb[o] = sum of gy over N, H, W, accumulated in float64 per (n, o) plane."""
     n_img, n_out = gy.shape[0], gy.shape[1]
-    npix = gy.shape[2] * gy.shape[3]
     planes = np.empty((n_img, n_out))
     for n in prange(n_img):
-        g = gy[n].reshape(n_out, npix)
-        for o in range(n_out):
-            row = g[o]
-            s = 0.0
-            for k in range(npix):
-                s += row[k]
-            planes[n, o] = s
+        plane_sums(gy[n], planes[n])
     return planes.sum(axis=0).astype(gy.dtype)
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def plane_sums(g, out):
+    """out[o] = sum of the plane g[o], in float64. "reassoc" lets LLVM split the float64 sum
+    into vector lanes: in strict order every add waited on the one before (4 cycles each),
+    and this pass took as long as the GEMM of the GAN discriminator's first layer."""
+    n_out = g.shape[0]
+    npix = g.shape[1] * g.shape[2]
+    gf = g.reshape(n_out, npix)
+    for o in range(n_out):
+        row = gf[o]
+        s = 0.0
+        for k in range(npix):
+            s += row[k]
+        out[o] = s
 
 
 # ---------------------------------------------------------------- direct: loops
@@ -102,36 +112,70 @@ def conv2d_bwd_weight_direct(gy, x, w_shape, stride=1, padding=0, padding_mode="
 
 # ---------------------------------------------------------------- im2col_gemm
 @njit(parallel=True, cache=True)
-def _bwd_weight_gemm(gy, x, kh, kw, stride, pad, mode, cols, part):
+def _bwd_weight_gemm(gy, x, kh, kw, stride, pad, mode, items, gyb, cols, part, planes):
+    """Work item (n0, n1) (cpu_common.work_items, whole images): part[t] (O, K) += gy[n]
+    (O, Ho*Wo) @ cols^T, one image at a time; for a group of tiny images (the GAN
+    discriminator's 8x8 and 4x4 maps) their columns and their gy side by side (cols[t],
+    gyb[t]), so that one GEMM sums over the group's pixels: a rank-16 update of a
+    512 x 2304 partial per image would stream the partial through memory each time.
+    The bias gradient's plane sums are taken here too (planes[n]), while gy[n] is in
+    cache, instead of in a second parallel pass (bias_grad)."""
     n_img, n_ch, h, w = x.shape
     n_out = gy.shape[1]
     npix = gy.shape[2] * gy.shape[3]
     k = n_ch * kh * kw
     n_parts = part.shape[0]
-    per = (n_img + n_parts - 1) // n_parts
+    n_items = items.shape[0]
+    per = (n_items + n_parts - 1) // n_parts
     one_by_one = kh == 1 and kw == 1 and stride == 1 and pad == 0
+    ho = gy.shape[2]
     for t in prange(n_parts):
         part[t] = 0
-        for n in range(t * per, min(n_img, (t + 1) * per)):
+        for it in range(t * per, min(n_items, (t + 1) * per)):
+            n0, n1 = items[it, 0], items[it, 1]
+            for n in range(n0, n1):
+                plane_sums(gy[n], planes[n])
+            if n1 - n0 > 1:
+                for n in range(n0, n1):
+                    blk = slice((n - n0) * npix, (n - n0 + 1) * npix)
+                    gyb[t, :, blk] = gy[n].reshape(n_out, npix)
+                    if one_by_one:
+                        cols[t, :, blk] = x[n].reshape(n_ch, npix)
+                    else:
+                        im2col_rows(x[n], kh, kw, stride, pad, mode, 0, ho, cols[t, :, blk])
+                gemm(False, True, n_out, k, (n1 - n0) * npix, 1.0, gyb[t], gyb.shape[2],
+                     cols[t], cols.shape[2], 1.0, part[t], k)
+                continue
             if one_by_one:
-                src = x[n].reshape(n_ch, npix)
+                src = x[n0].reshape(n_ch, npix)
+                lds = npix
             else:
-                im2col_image(x[n], kh, kw, stride, pad, mode, cols[t])
+                im2col_rows(x[n0], kh, kw, stride, pad, mode, 0, ho, cols[t])
                 src = cols[t]
-            gemm(False, True, n_out, k, npix, 1.0, gy[n].reshape(n_out, npix), npix,
-                 src, npix, 1.0, part[t], k)
+                lds = cols.shape[2]
+            gemm(False, True, n_out, k, npix, 1.0, gy[n0].reshape(n_out, npix), npix,
+                 src, lds, 1.0, part[t], k)
 
 
 def conv2d_bwd_weight_im2col_gemm(gy, x, w_shape, stride=1, padding=0, padding_mode="zeros"):
     n_out, n_ch, kh, kw = w_shape
-    npix = gy.shape[2] * gy.shape[3]
-    parts = min(thread_count(), x.shape[0])
+    ho, wo = gy.shape[2:]
+    k = n_ch * kh * kw
     one_by_one = kh == kw == 1 and stride == 1 and padding == 0
-    cols = WORKSPACE.get("cols", (parts, 1 if one_by_one else n_ch * kh * kw, npix), x.dtype)
-    part = WORKSPACE.get("gw_part", (parts, n_out, n_ch * kh * kw), x.dtype)
+    items, _ = work_items(x.shape[0], ho, x.itemsize * wo * (k + n_out), thread_count(),
+                          want_rows=-(-GEMM_COLUMNS // wo), bands=False)
+    group = items_group(items)
+    parts = min(thread_count(), len(items))
+    cols = WORKSPACE.get("cols", (parts, 1, 1) if one_by_one and group == 1 else
+                         (parts, k, group * ho * wo), x.dtype)
+    gyb = WORKSPACE.get("gyb", (parts, n_out, group * ho * wo) if group > 1 else (1, 1, 1),
+                        x.dtype)
+    part = WORKSPACE.get("gw_part", (parts, n_out, k), x.dtype)
+    planes = cpu_common.empty((x.shape[0], n_out), np.float64)
     with one_blas_thread():
-        _bwd_weight_gemm(gy, x, kh, kw, stride, padding, padding_code(padding_mode), cols, part)
-    return part.sum(axis=0).reshape(w_shape), bias_grad(gy)
+        _bwd_weight_gemm(gy, x, kh, kw, stride, padding, padding_code(padding_mode), items,
+                         gyb, cols, part, planes)
+    return part.sum(axis=0).reshape(w_shape), planes.sum(axis=0).astype(gy.dtype)
 
 
 # ---------------------------------------------------------------- shifted_rows (stride 1)
@@ -295,9 +339,9 @@ def conv2d_bwd_weight_winograd(gy, x, w_shape, stride=1, padding=0, padding_mode
         bwd_weight_winograd(np.ascontiguousarray(gy), np.ascontiguousarray(x),
                             np.ascontiguousarray(at.T, dtype=dt), bt.astype(dt), padding,
                             padding_code(padding_mode), xt, xs, zv, v, gt, s1, yh, part)
-    du = part.sum(axis=0, dtype=np.float64).reshape(alpha, alpha, n_ch, n_out)
-    gw = np.einsum("ap,abco,bq->ocpq", g, du, g, optimize=True)     # G^T dU G, in float64
-    return np.ascontiguousarray(gw, dtype=dt), bias_grad(gy)
+    gw = cpu_common.empty(w_shape, dt)
+    weight_from_du(part, np.kron(g, g), gw.reshape(n_out, n_ch, r * r))   # G^T dU G, float64
+    return gw, bias_grad(gy)
 
 
 # ---------------------------------------------------------------- choosing a version

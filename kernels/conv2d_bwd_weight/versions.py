@@ -4,7 +4,7 @@ version runs another instead. The names are conv2d_fwd's (versions.py there): th
 name is the same algorithm, here applied to the weight gradient. README.md has the table.
 """
 from ..conv_common import ConvShape  # noqa: F401  (the call record the rules read)
-from ..conv2d_fwd.versions import cpu_winograd_fits, cuda_winograd_fits
+from ..conv2d_fwd.versions import cpu_winograd_fits, cuda_winograd_fits, large_image
 from ..launch_common import WARP_MAX_SIDE
 from ..version_table import Fallback, Table, Version
 
@@ -23,11 +23,14 @@ def gemm_rule(s):
 
 
 def auto_rule(s):
-    """The CPU default: Winograd for 5x5 stride-1 layers with C, O >= 16. (Measured on a
-    2-core Zen 4, docs/kernels.md: 1.4-1.5x row_gemm on SRCNN's 64->32 5x5; on VDSR's 3x3
-    the two were within noise, so 3x3 keeps row_gemm's smaller rounding error.)"""
-    if cpu_winograd_fits(s) and s.KH == 5 and s.C >= 16 and s.O >= 16:
-        return "winograd", f"stride 1, 5x5, C = {s.C} and O = {s.O} >= 16"
+    """The CPU default: Winograd for stride-1 3x3 and 5x5 layers with C, O >= 16, but for
+    one large image (winograd here runs whole images, one per thread). Measured on a
+    2-core Zen 4, docs/kernels.md: 1.4-1.5x row_gemm on SRCNN's 64->32 5x5; on 3x3 layers
+    (VDSR's 64 channels, the GAN generator's 128 and 256) 1.3-1.45x since the work-item
+    changes of 2026-12-07 (it used to be within noise, and 3x3 kept row_gemm's smaller
+    rounding error)."""
+    if cpu_winograd_fits(s) and s.C >= 16 and s.O >= 16 and not large_image(s):
+        return "winograd", f"stride 1, {s.KH}x{s.KW}, C = {s.C} and O = {s.O} >= 16"
     return gemm_rule(s)
 
 

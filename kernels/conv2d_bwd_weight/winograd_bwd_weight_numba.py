@@ -15,6 +15,7 @@ over those long rows (combine, as the forward's transforms) into Yh (alpha^2, T,
 alpha^2 GEMMs accumulate into the thread's partial dU. The partials are added at the end
 and gw = G^T dU G is taken in float64 (U's rounding happens once, at the end).
 """
+import numpy as np
 from numba import njit, prange
 
 from ..blas_numba import gemm
@@ -75,3 +76,27 @@ def bwd_weight_winograd(gy, x, a_mat, bt, pad, mode, xt, xs, zv, v, gt, s1, yh, 
             for xi in range(alpha * alpha):
                 gemm(True, False, n_ch, n_out, n_tiles, 1.0, v[p, xi], n_ch, yh[p, xi], n_out,
                      1.0, part[p, xi], n_out)
+
+
+@njit(parallel=True, cache=True)
+def weight_from_du(part, gg, gw):
+    """gw[o, c] (r x r, flattened) = G^T dU[:, :, c, o] G with dU = sum over threads of
+    part[t] (alpha^2, C, O), in float64: flattened, G^T dU G is kron(G, G)^T @ dU, so per
+    channel c, acc (r^2, O) += gg[xi, k] * part[t, xi, c, :], vectorised over O. (An einsum
+    over the whole float64 dU took 16 ms for 256 -> 256 channels.)"""
+    n_parts, n_xi, n_ch, n_out = part.shape
+    kk = gg.shape[1]
+    for c in prange(n_ch):
+        acc = np.zeros((kk, n_out))
+        for t in range(n_parts):
+            for xi in range(n_xi):
+                row = part[t, xi, c]
+                for k in range(kk):
+                    gv = gg[xi, k]
+                    if gv != 0:
+                        dst = acc[k]
+                        for o in range(n_out):
+                            dst[o] += gv * row[o]
+        for o in range(n_out):
+            for k in range(kk):
+                gw[o, c, k] = acc[k, o]

@@ -50,15 +50,16 @@ from numba import njit, prange
 from .. import cpu_common
 from ..blas_numba import gemm
 from ..conv_common import ConvShape
-from ..cpu_common import (REPLICATE, WORKSPACE, conv_out, one_blas_thread, padding_code,
-                          thread_count)
-from ..im2col.im2col_numba import im2col_image, rows_image, rows_t_image
+from ..cpu_common import (REPLICATE, WORKSPACE, conv_out, items_group, one_blas_thread,
+                          padding_code, thread_count, work_items)
+from ..im2col.im2col_numba import im2col_rows, rows_image, rows_t_image
 from ..im2col.pad_numba import pad_image, padded
 from ..winograd_common import matrices as winograd_matrices
 from . import shift_numba, versions, winograd_numba
 
 DEFAULT_VERSION = versions.DEFAULT["numba"]
 VERSIONS = versions.TABLE.names("numba")      # direct, im2col_gemm, ..., winograd, auto
+WINOGRAD_TILES = 128          # tiles an item should reach when U is large (images grouped)
 
 
 # ---------------------------------------------------------------- direct: loops
@@ -94,20 +95,48 @@ def conv2d_fwd_direct(x, w, stride=1, padding=0, padding_mode="zeros"):
 
 # ---------------------------------------------------------------- im2col_gemm
 @njit(parallel=True, cache=True)
-def _conv_gemm(x, wmat, kh, kw, stride, pad, mode, cols, y):
-    """Thread t takes images [t*per, (t+1)*per): im2col into its own buffer cols[t], then
-    one single-threaded sgemm y[n] (O, Ho*Wo) = wmat (O, K) @ cols[t] (K, Ho*Wo)."""
-    n_img, n_ch, h, w = x.shape
+def _conv_gemm(x, wmat, kh, kw, stride, pad, mode, items, cols, ybuf, y):
+    """Work item (n0, n1, i0, i1) (cpu_common.work_items): output rows i0 .. i1-1 of image
+    n0 (a whole image for training batches, a band of one large image), or images n0 ..
+    n1-1 whole (a batch of tiny maps). Thread t takes items [t*per, (t+1)*per): im2col of
+    the item into its own buffer cols[t] (K, columns), then one single-threaded sgemm
+    wmat (O, K) @ cols[t]: straight into y[n0]'s rows for one image, into ybuf[t] and
+    copied out image by image for a group (one GEMM reads the weights once for the group
+    instead of once per image)."""
+    n_ch, h, w = x.shape[1], x.shape[2], x.shape[3]
+    n_out, npix = y.shape[1], y.shape[2]
+    wo = (w + 2 * pad - kw) // stride + 1
+    k = wmat.shape[1]
     n_parts = cols.shape[0]
-    per = (n_img + n_parts - 1) // n_parts
+    n_items = items.shape[0]
+    per = (n_items + n_parts - 1) // n_parts
     one_by_one = kh == 1 and kw == 1 and stride == 1 and pad == 0
     for t in prange(n_parts):
-        for n in range(t * per, min(n_img, (t + 1) * per)):
-            if one_by_one:      # a 1x1 convolution already is a matrix product
-                np.dot(wmat, x[n].reshape(n_ch, h * w), y[n])
+        for it in range(t * per, min(n_items, (t + 1) * per)):
+            n0, n1, i0, i1 = items[it, 0], items[it, 1], items[it, 2], items[it, 3]
+            span = (i1 - i0) * wo
+            if n1 - n0 > 1:
+                for n in range(n0, n1):
+                    c = cols[t, :, (n - n0) * npix:(n - n0 + 1) * npix]
+                    if one_by_one:
+                        c[:] = x[n].reshape(n_ch, npix)
+                    else:
+                        im2col_rows(x[n], kh, kw, stride, pad, mode, 0, i1, c)
+                gemm(False, False, n_out, (n1 - n0) * npix, k, 1.0, wmat, k, cols[t],
+                     cols.shape[2], 0.0, ybuf[t], ybuf.shape[2])
+                for n in range(n0, n1):
+                    y[n] = ybuf[t, :, (n - n0) * npix:(n - n0 + 1) * npix]
+            elif one_by_one:    # a 1x1 convolution already is a matrix product
+                gemm(False, False, n_out, span, n_ch, 1.0, wmat, k,
+                     x[n0].reshape(n_ch, h * w)[:, i0 * wo:], h * w, 0.0, y[n0, :, i0 * wo:],
+                     npix)
             else:
-                im2col_image(x[n], kh, kw, stride, pad, mode, cols[t])
-                np.dot(wmat, cols[t], y[n])
+                im2col_rows(x[n0], kh, kw, stride, pad, mode, i0, i1, cols[t])
+                gemm(False, False, n_out, span, k, 1.0, wmat, k, cols[t], cols.shape[2], 0.0,
+                     y[n0, :, i0 * wo:], npix)
+
+
+GEMM_COLUMNS = 256      # columns an im2col_gemm item should reach (tiny images grouped)
 
 
 def conv2d_fwd_im2col_gemm(x, w, stride=1, padding=0, padding_mode="zeros"):
@@ -115,21 +144,40 @@ def conv2d_fwd_im2col_gemm(x, w, stride=1, padding=0, padding_mode="zeros"):
     n_img = x.shape[0]
     n_out, n_ch, kh, kw = w.shape
     ho, wo = y.shape[2:]
-    wmat = np.ascontiguousarray(w).reshape(n_out, n_ch * kh * kw)
-    parts = min(thread_count(), n_img)
+    k = n_ch * kh * kw
+    wmat = np.ascontiguousarray(w).reshape(n_out, k)
     one_by_one = kh == kw == 1 and stride == 1 and padding == 0
-    cols = WORKSPACE.get("cols", (parts, 1 if one_by_one else n_ch * kh * kw, ho * wo), x.dtype)
+    # an item's bytes per output row: its im2col rows (x itself for 1x1) and its rows of y
+    items, band = work_items(n_img, ho, x.itemsize * wo * (k + n_out), thread_count(),
+                             want_rows=-(-GEMM_COLUMNS // wo))
+    group = items_group(items)
+    parts = min(thread_count(), len(items))
+    cols = WORKSPACE.get("cols", (parts, 1, 1) if one_by_one and group == 1 else
+                         (parts, k, group * band * wo), x.dtype)
+    ybuf = WORKSPACE.get("ybuf", (parts, n_out, group * ho * wo) if group > 1 else (1, 1, 1),
+                         x.dtype)
     with one_blas_thread():
-        _conv_gemm(x, wmat, kh, kw, stride, padding, padding_code(padding_mode), cols,
-                   y.reshape(n_img, n_out, ho * wo))
+        _conv_gemm(x, wmat, kh, kw, stride, padding, padding_code(padding_mode), items, cols,
+                   ybuf, y.reshape(n_img, n_out, ho * wo))
     return y
 
 
 # ---------------------------------------------------------------- shifted_rows (stride 1)
 def conv2d_fwd_shifted_rows(x, w, stride=1, padding=0, padding_mode="zeros"):
     y = _alloc_out(x, w, stride, padding)
-    xp = padded(x, padding, padding_mode)
-    shift_numba.conv_shift(xp, w, y)
+    n_img, n_ch, h, wd = x.shape
+    n_out, _, kh, _ = w.shape
+    ho, wo = y.shape[2:]
+    wp = wd + 2 * padding
+    items, band = work_items(n_img, ho, x.itemsize * wp * (n_ch + 1), thread_count())
+    if band == ho:          # whole images: the training batches
+        shift_numba.conv_shift(padded(x, padding, padding_mode), w, y)
+        return y
+    parts = min(thread_count(), len(items))
+    xb = WORKSPACE.get("xpad", (parts, n_ch, band + kh - 1, wp), x.dtype)
+    acc = WORKSPACE.get("wide", (parts, band * wp), x.dtype)
+    shift_numba.conv_shift_bands(x, np.ascontiguousarray(w), padding,
+                                 padding_code(padding_mode), items, xb, acc, y)
     return y
 
 
@@ -301,22 +349,42 @@ def conv2d_fwd_winograd(x, w, stride=1, padding=0, padding_mode="zeros"):
     m, at, _, bt = winograd_matrices(r)
     alpha = m + r - 1
     nth, ntw = -(-ho // m), -(-wo // m)
-    hq, wq = nth * m + r - 1, ntw * m + r - 1
     u = winograd_numba.filter_transform(w, r)
-    parts = min(thread_count(), n_img)
+    parts = thread_count()
+    # one tile's buffers: xt, xs, V (input side), M, so, out (output side)
+    tile_bytes = x.itemsize * (m * m * n_ch + alpha * m * n_ch + alpha * alpha * n_ch
+                               + alpha * alpha * n_out + m * alpha * n_out + m * m * n_out)
+    # Group small images only when U is too big to stay in cache across items (256 -> 256
+    # channels: 9.4 MB); on VDSR's 64 channels (0.6 MB) groups only made the buffers bigger.
+    big_u = alpha * alpha * n_ch * n_out * x.itemsize > 2 * cpu_common.BAND_BYTES
+    items, nb = work_items(n_img, nth, ntw * tile_bytes, parts, cpu_common.BAND_BYTES,
+                           -(-WINOGRAD_TILES // ntw) if big_u else 1)
+    # a band wider than the budget (a 512-wide map: 128 tiles, 5 MB a tile row) is cut
+    # into column blocks too, each kept within it
+    ncb = 1
+    if items_group(items) == 1 and nb * ntw * tile_bytes > 2 * cpu_common.BAND_BYTES:
+        ncb = -(-(nb * ntw * tile_bytes) // cpu_common.BAND_BYTES)
+    ntb = -(-ntw // ncb)                        # tile columns per block
+    ncb = -(-ntw // ntb)
+    s0 = np.tile(np.arange(ncb, dtype=np.int64) * ntb, len(items))
+    items = np.concatenate([np.repeat(items, ncb, axis=0), s0[:, None],
+                            np.minimum(s0 + ntb, ntw)[:, None]], axis=1)
+    parts = min(parts, len(items))
+    hq, wq, n_tiles = nb * m + r - 1, ntb * m + r - 1, items_group(items) * nb * ntb
     get = WORKSPACE.get
-    n_tiles = nth * ntw
     xt = get("xt", (parts, hq, wq, n_ch), x.dtype)
-    xs = get("wino_xs", (parts, alpha, hq, ntw, n_ch), x.dtype)
-    zv = get("wino_zv", (parts, alpha * alpha, ntw * n_ch), x.dtype)
+    xs = get("wino_xs", (parts, alpha, hq, ntb, n_ch), x.dtype)
+    zv = get("wino_zv", (parts, alpha * alpha, ntb * n_ch), x.dtype)
     v = get("wino_v", (parts, alpha * alpha, n_tiles, n_ch), x.dtype)
     mb = get("wino_m", (parts, alpha * alpha, n_tiles, n_out), x.dtype)
     so = get("wino_so", (parts, m * alpha, n_tiles * n_out), x.dtype)
     out = get("wino_out", (parts, m * m, n_tiles * n_out), x.dtype)
+    tp_in = get("wino_tp_in", (parts, n_ch, winograd_numba.CL_BLOCK), x.dtype)
+    tp_out = get("wino_tp_out", (parts, n_out, 16 * m), x.dtype)
     with one_blas_thread():
         winograd_numba.conv_winograd(np.ascontiguousarray(x), u, at.astype(x.dtype),
                                      bt.astype(x.dtype), padding, padding_code(padding_mode),
-                                     xt, xs, zv, v, mb, so, out, y)
+                                     items, tp_in, tp_out, xt, xs, zv, v, mb, so, out, y)
     return y
 
 

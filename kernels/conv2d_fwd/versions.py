@@ -24,6 +24,15 @@ def cuda_winograd_fits(s):
     return s.stride == 1 and s.KH == s.KW == WG_R
 
 
+LARGE_IMAGE = 128 * 128   # input pixels from which a stride-1 GEMM layer runs im2col_gemm
+
+
+def large_image(s):
+    """An image too large for the whole-image buffers of row_gemm / row_gemm_t (their rows
+    buffer is kw times the image, and y is swept kh times): `tinysr upscale` sizes."""
+    return s.H * s.W >= LARGE_IMAGE
+
+
 def gemm_rule(s):
     """The CPU auto rule without Winograd (what winograd runs where it does not fit)."""
     if s.stride != 1:
@@ -32,6 +41,9 @@ def gemm_rule(s):
         return "im2col_gemm", "an unpadded 1x1 layer is one GEMM per image"
     if s.O <= 4:
         return "shifted_rows", f"O = {s.O} <= 4"
+    if large_image(s):
+        return "im2col_gemm", (f"a {s.H}x{s.W} image: im2col_gemm cuts it into bands that stay "
+                               f"in cache, with K = C*kh*kw = {s.C * s.KH * s.KW}")
     if s.C >= 16:
         return "row_gemm_t", f"C = {s.C} >= 16, O = {s.O} > 4"
     return "row_gemm", f"C = {s.C} < 16, O = {s.O} > 4"

@@ -37,17 +37,24 @@ def _valid_range(q, pad, stride, wo, w):
 @njit(cache=True)
 def im2col_image(x, kh, kw, stride, pad, mode, cols):
     """x (C, H, W) -> cols (C*kh*kw, Ho*Wo) for one image."""
+    ho = (x.shape[1] + 2 * pad - kh) // stride + 1
+    im2col_rows(x, kh, kw, stride, pad, mode, 0, ho, cols)
+
+
+@njit(cache=True)
+def im2col_rows(x, kh, kw, stride, pad, mode, i0, i1, cols):
+    """Output rows i0 .. i1-1 of im2col_image: cols[k, (i - i0)*Wo + j] (cols may be wider
+    than (i1 - i0)*Wo: a band buffer sized for the largest band)."""
     n_ch, h, w = x.shape
-    ho = (h + 2 * pad - kh) // stride + 1
     wo = (w + 2 * pad - kw) // stride + 1
     for c in range(n_ch):
         for p in range(kh):
             for q in range(kw):
                 row = (c * kh + p) * kw + q
                 j_lo, j_hi = _valid_range(q, pad, stride, wo, w)
-                for i in range(ho):
+                for i in range(i0, i1):
                     hi = i * stride + p - pad
-                    base = i * wo
+                    base = (i - i0) * wo
                     if hi < 0 or hi >= h:
                         if mode != REPLICATE:
                             cols[row, base:base + wo] = 0

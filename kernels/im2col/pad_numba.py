@@ -14,13 +14,20 @@ from ..cpu_common import WORKSPACE, REPLICATE, padding_code
 
 @njit(cache=True)
 def pad_image(x, pad, mode, xp):
+    pad_rows(x, pad, mode, 0, xp)
+
+
+@njit(cache=True)
+def pad_rows(x, pad, mode, a0, xp):
+    """xp[c, i] = row a0 + i of the padded image, for the xp.shape[1] rows from a0 (a band
+    of it; pad_image is the whole image, a0 = 0). Rows past the padded image are zeros."""
     n_ch, h, w = x.shape
     for c in range(n_ch):
-        for i in range(h + 2 * pad):
-            hi = i - pad
+        for i in range(xp.shape[1]):
+            hi = a0 + i - pad
             row = xp[c, i]
             if hi < 0 or hi >= h:
-                if mode != REPLICATE:
+                if mode != REPLICATE or a0 + i >= h + 2 * pad:
                     row[:] = 0
                     continue
                 hi = min(max(hi, 0), h - 1)
