@@ -35,9 +35,10 @@ def main(argv=None):
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
     p.add_argument("--train-set", default="291", help="training images: 291 (T91 + BSD200; default), T91 or a folder")
-    p.add_argument("--srcnn", metavar="RUN", default=None,
+    p.add_argument("--srcnn", metavar="RUN|MODEL", default=None,
                    help="an SRCNN run folder (train_srcnn.py --out): its training MSE on the same axes, "
-                        "its model in the crop figure")
+                        "its model in the crop figure; or an SRCNN model file (tinysr import-weights srcnn): "
+                        "the crop figure only")
     add_run_flags(p, out="runs/vdsr")
     args = p.parse_args(argv)
     train(recipe=args.recipe, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch,

@@ -90,3 +90,40 @@ def test_smoke_a_small_drcn_beats_bicubic_at_x3(tmp_path, require_sets):
     assert len(summary["recursion_psnr"]) == 3
     for figure in ("loss.png", "l1_l2.png", "psnr.png", "crop.png", "recursions.png"):
         assert (tmp_path / figure).stat().st_size > 1000
+
+
+def test_alpha_falls_linearly_and_zero_epochs_turns_supervision_off():
+    """alpha = 1 - (fractional epoch) / alpha_epochs, floored at 0; alpha_epochs = 0 (the
+    supervision-off ablation, `--alpha-epochs 0`) is alpha = 0 from the first batch."""
+    from tinysr.training.drcn import with_alpha
+
+    def batches(epoch):                      # 2 batches of 2 samples per epoch
+        return iter([(np.zeros((2, 1)), np.zeros((2, 1)))] * 2), 4
+
+    alphas = lambda n_epochs, epoch: [a for _, _, a in with_alpha(batches, n_epochs)(epoch)[0]]  # noqa: E731
+    assert alphas(2, 0) == [1.0, 0.75]
+    assert alphas(2, 1) == [0.5, 0.25]
+    assert alphas(2, 3) == [0.0, 0.0]
+    assert alphas(0, 0) == [0.0, 0.0]
+
+
+def test_ablation_script_runs_every_variant_and_reuses_finished_runs(tmp_path, require_sets, monkeypatch):
+    """examples/drcn_ablations.py end to end on a tiny budget: supervision on/off at the
+    chosen D and each other D, one table row per variant; a second call retrains nothing."""
+    import importlib.util
+    from pathlib import Path
+    require_sets("T91", "Set5")
+    spec = importlib.util.spec_from_file_location(
+        "drcn_ablations", Path(__file__).resolve().parents[1] / "examples" / "drcn_ablations.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    args = ["--epochs", "1", "--chosen", "2", "--depths", "1", "2", "--width", "4", "--max-steps", "3",
+            "--max-images", "2", "--out", str(tmp_path)]
+    assert script.main(args) == 0
+    table = (tmp_path / "ablations.md").read_text()
+    for name in ("D2_supervised", "D2_unsupervised", "D1_supervised"):
+        assert f"| {name} |" in table and (tmp_path / name / "result.json").is_file()
+    assert table.count("| D2_") == 2 and "| off |" in table
+    assert (tmp_path / "ablations.png").stat().st_size > 1000
+    monkeypatch.setattr(script, "train", lambda **kw: (_ for _ in ()).throw(AssertionError("retrained")))
+    assert script.main(args) == 0

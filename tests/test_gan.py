@@ -85,3 +85,44 @@ def test_smoke_thirty_iterations_lower_the_l1_term(tmp_path, require_sets):
     assert all(np.isfinite(summary["history"][k]).all() for k in ("disc_real", "disc_fake", "gene"))
     for name in ("losses.png", "faces_00010.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_face_scores_truth_is_perfect_and_blur_is_less_sharp():
+    """evaluate_faces.scores: the truth against itself has SSIM 1 and sharpness 1; a 3x3
+    box blur keeps the mean but lowers the gradient magnitude and the SSIM."""
+    faces = _script("evaluate_faces")
+    rng = np.random.default_rng(0)
+    truth = rng.random((3, 3, 16, 16))
+    same = faces.scores(truth + 1e-4, truth)       # rounds to the same uint8 almost everywhere
+    assert same["ssim"] > 0.999 and abs(same["sharpness"] - 1.0) < 1e-3
+    pad = np.pad(truth, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+    blur = sum(pad[..., i:i + 16, j:j + 16] for i in range(3) for j in range(3)) / 9.0
+    s = faces.scores(blur, truth)
+    assert s["sharpness"] < 0.6 and s["ssim"] < 0.9 and 5 < s["psnr"] < 40
+
+
+def test_evaluate_faces_table_on_held_out_faces(tmp_path, require_sets, capsys):
+    """End to end on 40 faces (20 held out): bicubic and a (random) generator each get a row."""
+    from tinysr.checkpoint import save
+    from tinysr.models.registry import model_state
+    from tinysr.models.srez import Generator
+    require_sets("CelebA")
+    faces = _script("evaluate_faces")
+    path = tmp_path / "g.npz"
+    save(model_state(Generator(channels=(8, 8), head=8, seed=0), 4, l1=0.9, adversarial=1.0), str(path))
+    table = tmp_path / "t.md"
+    assert faces.main(["--model", f"tiny={path}", "--max-faces", "40", "--device", "cpu",
+                       "--table", str(table)]) == 0
+    text = table.read_text()
+    assert text.startswith("20 held-out faces") and "| bicubic |" in text and "| tiny | l1 0.9" in text
+    bicubic = [line for line in text.splitlines() if line.startswith("| bicubic")][0].split("|")
+    assert 20 < float(bicubic[3]) < 40 and 0.3 < float(bicubic[5]) < 1.0

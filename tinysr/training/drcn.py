@@ -58,7 +58,8 @@ def drcn_step(model, optimizer, device):
 
 
 def with_alpha(batches, alpha_epochs):
-    """Each batch also carries alpha = 1 - (epochs so far, fractional) / alpha_epochs, >= 0."""
+    """Each batch also carries alpha = 1 - (epochs so far, fractional) / alpha_epochs, >= 0;
+    alpha_epochs = 0 is alpha = 0 from the start (recursive supervision off: the ablation)."""
     def alpha_batches(epoch):
         inner, samples = batches(epoch)
         n = max(samples, 1)
@@ -66,7 +67,7 @@ def with_alpha(batches, alpha_epochs):
         def gen():
             seen = 0
             for x, y in inner:
-                yield x, y, max(0.0, 1.0 - (epoch + seen / n) / alpha_epochs)
+                yield x, y, max(0.0, 1.0 - (epoch + seen / n) / alpha_epochs) if alpha_epochs > 0 else 0.0
                 seen += len(x)
         return gen(), samples
     return alpha_batches

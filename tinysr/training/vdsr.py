@@ -61,16 +61,23 @@ def vdsr_step(model, optimizer, recipe, device, clip, theta):
     return step
 
 
-def _srcnn_run(folder, device):
-    """({label: (iterations, MSE)}, [("SRCNN", model)]) from an SRCNN run folder, or nothing."""
-    if folder is None:
+def _srcnn_run(source, device):
+    """({label: (iterations, MSE)}, [("SRCNN", model)]) from an SRCNN run folder, or
+    (None, [("SRCNN", model)]) from an SRCNN model file (an imported authors' model: crops
+    only, it has no training curve), or nothing."""
+    if source is None:
         return None, ()
     from tinysr.models.registry import load_model
     from tinysr.training.sr_task import training_curve
-    path = os.path.join(folder, "checkpoint.npz")
+    if not os.path.isdir(source):
+        model, meta = load_model(source)
+        if meta.get("model") != "srcnn":
+            raise ArgumentError(f"--srcnn: {source} holds a {meta.get('model')!r} model, not SRCNN")
+        return None, [("SRCNN", model.to(device))]
+    path = os.path.join(source, "checkpoint.npz")
     model, meta = load_model(path)
     if meta.get("model") != "srcnn" or meta.get("recipe") != "fast":
-        raise ArgumentError(f"--srcnn: {folder} is not a fast-recipe SRCNN run (its loss is not the per-pixel MSE)")
+        raise ArgumentError(f"--srcnn: {source} is not a fast-recipe SRCNN run (its loss is not the per-pixel MSE)")
     return {f"SRCNN {meta['config']['f1']}-{meta['config']['f2']}-{meta['config']['f3']} (x{meta['scale']})":
             training_curve(path, "loss")}, [("SRCNN", model.to(device))]
 
@@ -81,7 +88,8 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
           test_set="Set5", srcnn=None, scales=SCALES):
     """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict.
     ``srcnn``: an SRCNN run folder (examples/train_srcnn.py --out) whose training MSE is drawn
-    on the same axes and whose model joins the crop figure. ``scales``: the zooms trained
+    on the same axes and whose model joins the crop figure, or an SRCNN model file (e.g. the
+    authors' model through `tinysr import-weights srcnn`) for the crop figure alone. ``scales``: the zooms trained
     and scored (the paper: 2, 3, 4 in one model)."""
     scales = tuple(sorted(scales))
     if recipe not in RECIPES:
