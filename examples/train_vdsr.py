@@ -28,6 +28,8 @@ def main(argv=None):
                    help="paper: 80 passes over the patches; fast: 40 epochs of 500 batches")
     p.add_argument("--batch", type=arg(validate.positive), default=None, help="paper 64, fast 32")
     p.add_argument("--lr", type=arg(validate.positive, kind=float), default=None, help="paper 0.1, fast 1e-3")
+    p.add_argument("--patch", type=arg(validate.positive), default=None,
+                   help="patch side, also the grid's stride (paper and fast 41)")
     p.add_argument("--clip", choices=CLIPS, default=None,
                    help="adjustable: each gradient element within +-theta/lr (paper default); value: "
                         "within +-theta; none (fast default)")
@@ -42,7 +44,7 @@ def main(argv=None):
     add_run_flags(p, out="runs/vdsr")
     args = p.parse_args(argv)
     train(recipe=args.recipe, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch,
-          lr=args.lr, ema_decay=args.ema, clip=args.clip, theta=args.theta, train_set=args.train_set,
+          lr=args.lr, ema_decay=args.ema, clip=args.clip, patch=args.patch, theta=args.theta, train_set=args.train_set,
           srcnn=args.srcnn, **run_kwargs(args))
     return 0
 

@@ -126,3 +126,27 @@ def test_smoke_a_depth_8_vdsr_beats_bicubic_at_x3(tmp_path, require_sets):
         assert (tmp_path / figure).stat().st_size > 1000
     model, meta = load_model(summary["model_path"])
     assert meta["scale"] == [2, 3, 4] and model.config == {"depth": 8, "width": 32}
+
+
+def test_patch_size_reaches_the_patch_grid_and_the_checkpoint(tmp_path, monkeypatch):
+    """--patch sets PairPatches' side and stride and is recorded in the run's settings."""
+    from PIL import Image
+    from tinysr import checkpoint
+    from tinysr.training import vdsr
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        Image.fromarray((rng.random((36, 48, 3)) * 255).astype(np.uint8)).save(images / f"{k}.png")
+    seen = {}
+
+    class Recording(vdsr.PairPatches):
+        def __init__(self, source, scales, size=41, stride=41):
+            seen.update(size=size, stride=stride)
+            super().__init__(source, scales, size=size, stride=stride)
+    monkeypatch.setattr(vdsr, "PairPatches", Recording)
+    vdsr.train(depth=2, width=4, batch=2, epochs=1, max_steps=2, patch=12, train_set=str(images),
+               test_set=str(images), out=str(tmp_path / "run"), progress=False, device="cpu")
+    assert seen == {"size": 12, "stride": 12}
+    meta = checkpoint.load(str(tmp_path / "run" / "checkpoint.npz"))["meta"]
+    assert meta["settings"]["patch"] == 12

@@ -1,6 +1,6 @@
 """The VDSR recipes: one network for x2, x3 and x4, trained on mixed-scale patches.
 
-Data (both): the 291 images (T91 + BSD200), Y, MATLAB bicubic; 41x41 ILR/HR patches on a
+Data (both): the 291 images (T91 + BSD200), Y, MATLAB bicubic; 41x41 ILR/HR patches (``patch``) on a
 stride-41 grid under the 8 flips/rotations, x2, x3 and x4 pooled so every batch mixes
 scales (tinysr.data.patches.PairPatches).
 
@@ -33,8 +33,8 @@ from tinysr.training.loop import check_run_folder, fit
 from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
 
 RECIPES = {
-    "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable"),
-    "fast": dict(depth=10, width=48, epochs=40, batch=32, lr=1e-3, ema=0.999, clip="none"),
+    "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable", patch=41),
+    "fast": dict(depth=10, width=48, epochs=40, batch=32, lr=1e-3, ema=0.999, clip="none", patch=41),
 }
 FAST_EPOCH_BATCHES = 500
 SCALES = (2, 3, 4)
@@ -83,7 +83,7 @@ def _srcnn_run(source, device):
 
 
 def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=None, ema_decay=None,
-          clip=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
+          clip=None, patch=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, progress=True,
           test_set="Set5", srcnn=None, scales=SCALES):
     """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict.
@@ -96,7 +96,7 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
     r.update({k: v for k, v in dict(depth=depth, width=width, epochs=epochs, batch=batch, lr=lr,
-                                     ema=ema_decay, clip=clip).items() if v is not None})
+                                     ema=ema_decay, clip=clip, patch=patch).items() if v is not None})
     if r["clip"] not in CLIPS:
         raise ArgumentError(f"--clip: one of {', '.join(CLIPS)}, got {r['clip']!r}")
     if not 0.0 <= r["ema"] < 1.0:
@@ -110,7 +110,7 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
     check_training_data(images, test_images)
     if max_images is not None:
         images.files = images.files[:max_images]
-    patches = PairPatches(images, scales)
+    patches = PairPatches(images, scales, size=r["patch"], stride=r["patch"])
     tests = {s: SRTest(test_images, s) for s in scales}
     per_epoch = FAST_EPOCH_BATCHES if recipe == "fast" else None
     steps = per_epoch or len(patches) // r["batch"]
