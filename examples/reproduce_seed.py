@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tinysr.command import Parser, run
+from tinysr.distributed import world
 
 EXPERIMENTS = ("srcnn_vs_vdsr", "depth", "filters", "drcn", "bird", "dcgan", "table")
 BUDGETS = {   # minutes per training run, and images / steps caps for the smoke budget
@@ -85,12 +86,14 @@ class Context:
         summary = fn(out=str(folder), resume=resume, overwrite=not resume, progress=False, data=self.data, **kwargs)
         keep = {k: v for k, v in summary.items() if k != "history"}
         keep.update(seconds_this_call=time.perf_counter() - t0, settings=_jsonable(kwargs), folder=str(folder))
-        done.write_text(json.dumps(_jsonable(keep), indent=1))
+        if world().lead:          # rank 0 alone writes (each rank trained the same run)
+            done.write_text(json.dumps(_jsonable(keep), indent=1))
         return keep
 
     def figure(self, source, name):
-        self.figures.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, self.figures / name)
+        if world().lead:
+            self.figures.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, self.figures / name)
         return f"figures/seed/{name}"
 
 
@@ -384,6 +387,7 @@ def main(argv=None):
     p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--gan", metavar="RUN", default=None, help="an examples/train_gan.py run folder for the DCGAN figures")
     args = p.parse_args(argv)
+    lead = world().lead      # under mpiexec: the other ranks go quiet now, and rank 0 alone writes the docs
     ctx = Context(args)
     timings = {}
     for name in args.only or EXPERIMENTS:
@@ -394,9 +398,10 @@ def main(argv=None):
                                   f"python examples/reproduce_seed.py --budget {ctx.budget_name} --only")
         section += f"\n*Budget {ctx.budget_name}; this section took {timings[name] / 60:.1f} min to write " \
                    f"({time.strftime('%Y-%m-%d')}).*\n"
-        (ctx.out / "sections").mkdir(parents=True, exist_ok=True)
-        (ctx.out / "sections" / f"{name}.md").write_text(section)
-        write_docs(ctx)
+        if lead:
+            (ctx.out / "sections").mkdir(parents=True, exist_ok=True)
+            (ctx.out / "sections" / f"{name}.md").write_text(section)
+            write_docs(ctx)
         print(f"== {name}: {timings[name] / 60:.1f} min")
     print("times: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in timings.items()))
     return 0
