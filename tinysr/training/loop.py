@@ -99,7 +99,7 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
     fit_start = time.perf_counter()
     clock = _RunClock(epochs, max_steps, iteration, max_seconds, wall_before)
     saved = {"epoch": start_epoch, "iteration": iteration}
-    epoch, world = start_epoch, distributed.world().join(modules, optimizers)
+    epoch, bar, world = start_epoch, None, distributed.world().join(modules, optimizers)
     try:
         for epoch in range(start_epoch, epochs):
             epoch_batches, n_samples = batches(epoch)
@@ -178,6 +178,8 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                 print(f"stopped after epoch {epoch + 1}: {reason}")
                 break
     except KeyboardInterrupt:
+        if bar is not None:      # closed now, or tqdm's __del__ draws it again after the message
+            bar.close()
         raise TrainingInterrupted(
             f"interrupted in epoch {epoch + 1} at iteration {iteration}; {_kept(ckpt_path, saved)}") from None
     finally:
