@@ -88,6 +88,15 @@ def input_transform(xs, bt, m, zv, v):
         zv[k1*alpha + l] = sum_l' B^T[k1, l'] xs[l, ti*m + l']
         v[k1*alpha + k2, ti] = sum_l B^T[k2, l] zv[k1*alpha + l]
     (v as (alpha^2 * nth, ntw*C) rows: the same memory as V (alpha^2, T, C))."""
+    alpha, hq = xs.shape[:2]
+    nth = (hq - alpha) // m + 1
+    input_transform_rows(xs, bt, m, zv, v, nth, 0)
+
+
+@njit(cache=True)
+def input_transform_rows(xs, bt, m, zv, v, rows_per_xi, row0):
+    """input_transform into one image's block of a V that holds several images: tile row ti
+    of this image goes to row xi*rows_per_xi + row0 + ti of v."""
     alpha, hq, ntw, n_ch = xs.shape
     nth = (hq - alpha) // m + 1
     run = ntw * n_ch
@@ -98,4 +107,4 @@ def input_transform(xs, bt, m, zv, v):
                 combine(bt, k1, src, ti * m, zv, k1 * alpha + l)
         for k1 in range(alpha):
             for k2 in range(alpha):
-                combine(bt, k2, zv, k1 * alpha, v, (k1 * alpha + k2) * nth + ti)
+                combine(bt, k2, zv, k1 * alpha, v, (k1 * alpha + k2) * rows_per_xi + row0 + ti)

@@ -32,7 +32,7 @@ from numba import njit, prange
 from ..blas_numba import gemm
 from ..winograd_common import matrices
 from ..cpu_common import REPLICATE
-from ..winograd_transforms_numba import combine, decimate
+from ..winograd_transforms_numba import combine, decimate, input_transform_rows
 
 
 def filter_transform(w, r):
@@ -175,24 +175,6 @@ def _channels_last_rows(x, pad, mode, a0, b0, tp, xt):
                     d[c] = tp[c, k]
 
 
-@njit(cache=True)
-def _input_transform(xs, bt, m, zv, v, rows_per_xi, row0):
-    """winograd_transforms_numba.input_transform into one image's block of a V that holds
-    several images: v as (alpha^2 * rows_per_xi, ntw*C) rows, this image's tile row ti at
-    row xi*rows_per_xi + row0 + ti (V (alpha^2, T, C) with its tiles from tile row row0)."""
-    alpha, hq, ntw, n_ch = xs.shape
-    nth = (hq - alpha) // m + 1
-    run = ntw * n_ch
-    for ti in range(nth):
-        for l in range(alpha):
-            src = xs[l].reshape(hq, run)
-            for k1 in range(alpha):
-                combine(bt, k1, src, ti * m, zv, k1 * alpha + l)
-        for k1 in range(alpha):
-            for k2 in range(alpha):
-                combine(bt, k2, zv, k1 * alpha, v, (k1 * alpha + k2) * rows_per_xi + row0 + ti)
-
-
 @njit(parallel=True, cache=True)
 def conv_winograd(x, u, at, bt, pad, mode, items, tp_in, tp_out, xt, xs, zv, v, mb, so,
                   out, y):
@@ -227,7 +209,7 @@ def conv_winograd(x, u, at, bt, pad, mode, items, tp_in, tp_out, xt, xs, zv, v, 
             for n in range(n0, n1):
                 _channels_last_rows(x[n], pad, mode, t0 * m, s0 * m, tp_in[p], xt[p])
                 decimate(xt[p], m, xs[p])
-                _input_transform(xs[p], bt, m, zv[p], vp, t_max // ntw, (n - n0) * nb)
+                input_transform_rows(xs[p], bt, m, zv[p], vp, t_max // ntw, (n - n0) * nb)
             n_tiles = (n1 - n0) * t_img
             for xi in range(alpha * alpha):
                 gemm(False, False, n_tiles, n_out, n_ch, 1.0, v[p, xi], n_ch, u[xi], n_out,
