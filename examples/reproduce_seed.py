@@ -66,6 +66,7 @@ class Context:
         self.weights = Path(os.environ["TINYSR_WEIGHTS"]) if os.environ.get("TINYSR_WEIGHTS") else None
         self.figures = self.docs / "figures" / "seed"
         self.gan_run = args.gan
+        self.models = [tuple(spec.split("=", 1)) for spec in args.model]   # (label, file), checked in main
 
     def weight(self, relpath):
         path = self.weights / relpath if self.weights else None
@@ -320,6 +321,8 @@ def table(ctx):
     models.mkdir(parents=True, exist_ok=True)
     rows = [("Bicubic", "Bicubic", {s: ev.per_scale(ev.METHODS["bicubic"]) for s in (2, 3, 4)})]
     rows.append(("A+ (ours, trained on T91)", "A+", {s: ev.per_scale(ev.METHODS["aplus"]) for s in ctx.budget["aplus_scales"]}))
+    rows.append(("ScSR (ours, dictionary retrained on T91)", "ScSR",
+                 {s: ev.per_scale(ev.METHODS["scsr"]) for s in ctx.budget["aplus_scales"]}))
     for label, rel, kind, scale in (("ScSR (Yang's CVPR-08 dictionary)", "scsr/yang_cvpr08_x3_Dictionary.mat", "scsr-cvpr08", 3),
                                     ("ScSR (Yang's TIP D_1024 dictionary)", "scsr/yang_tip_x2_D_1024_0.15_5.mat", "scsr", 2)):
         source = ctx.weight(rel)
@@ -342,12 +345,11 @@ def table(ctx):
                 ups[s] = ev.upscaler_from_checkpoint(str(target), s)
         if ups:
             rows.append((label, paper, ups))
-    for label, path in _network_rows(ctx):
+    for label, path in _network_rows(ctx) + ctx.models:
         from tinysr.models.registry import load_model
         trained = load_model(path)[1]["scale"]
-        scales = trained if isinstance(trained, list) else [trained]
-        rows.append((label, label.split(" ")[0] if not label.startswith("SRCNN") else "SRCNN 9-1-5 (91 images)",
-                     {s: ev.upscaler_from_checkpoint(path, s) for s in scales}))
+        scales = trained if isinstance(trained, (list, tuple)) else [trained]
+        rows.append((label, _paper_row(label), {s: ev.upscaler_from_checkpoint(path, s) for s in scales}))
     lines = ["## The table: Set5 and Set14, PSNR / SSIM (ours), the papers' PSNR in brackets\n"]
     for set_name in ("Set5", "Set14"):
         lines += [f"### {set_name}\n", "| method | x2 | x3 | x4 |", "| --- | --- | --- | --- |"]
@@ -364,8 +366,18 @@ def table(ctx):
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("Protocol: Y (BT.601 studio), MATLAB bicubic degradation, shave = scale, uint8 rounding, per-image "
-                 "mean. Command: `python examples/reproduce_seed.py --only table`.\n")
+                 "mean. Command: `python examples/reproduce_seed.py --only table"
+                 + "".join(f' --model "{label}={path}"' for label, path in ctx.models) + "`.\n")
     return "\n".join(lines)
+
+
+def _paper_row(label):
+    """Which published row a network of ours sits beside: its family, by the label's first word."""
+    family = label.split(" ")[0]
+    return "SRCNN 9-1-5 (91 images)" if family == "SRCNN" else family
+
+
+TABLE_START, TABLE_END = "<!-- reproduce_seed table: start -->", "<!-- reproduce_seed table: end -->"
 
 
 def write_docs(ctx):
@@ -375,6 +387,15 @@ def write_docs(ctx):
               "(its command and budget are in the section); the talk's numbers are beside ours.\n\n")
     ctx.docs.mkdir(parents=True, exist_ok=True)
     (ctx.docs / "seed.md").write_text(header + body)
+    table = ctx.out / "sections" / "table.md"
+    results = ctx.docs / "results.md"
+    if table.is_file() and results.is_file():   # the one table also lives in results.md, between two markers
+        text = results.read_text()
+        if TABLE_START in text and TABLE_END in text:
+            before, rest = text.split(TABLE_START, 1)
+            after = rest.split(TABLE_END, 1)[1]
+            block = table.read_text().replace("## The table", "### The table", 1)
+            results.write_text(f"{before}{TABLE_START}\n{block.strip()}\n{TABLE_END}{after}")
 
 
 def main(argv=None):
@@ -386,7 +407,15 @@ def main(argv=None):
     p.add_argument("--docs", default="docs", help="where seed.md and figures/seed/ go (default docs)")
     p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--gan", metavar="RUN", default=None, help="an examples/train_gan.py run folder for the DCGAN figures")
+    p.add_argument("--model", metavar="LABEL=FILE", action="append", default=[],
+                   help="another trained network for the table (repeatable), e.g. "
+                        "--model \"VDSR (ours, fast recipe)=runs/vdsr_fast/vdsr_d10w48.npz\"; the label's first "
+                        "word (SRCNN, VDSR, DRCN) picks the published row it sits beside")
     args = p.parse_args(argv)
+    for spec in args.model:
+        label, sep, path = spec.partition("=")
+        if not sep or not label or not Path(path).is_file():
+            p.error(f"--model wants LABEL=FILE naming an existing model file, got {spec!r}")
     lead = world().lead      # under mpiexec: the other ranks go quiet now, and rank 0 alone writes the docs
     ctx = Context(args)
     timings = {}
