@@ -115,7 +115,7 @@ def test_eval_cli_with_a_model_checkpoint(tmp_path, capsys):
 
 
 def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None, ema_decay=None,
-                  max_seconds=None):
+                  max_seconds=None, stop_mid_epoch=False):
     rng = np.random.default_rng(0)
     x = rng.random((16, 1, 15, 15)).astype(np.float32)
     y = x[:, :, 3:-3, 3:-3].copy()
@@ -131,7 +131,7 @@ def _toy_training(tmp_path, lr, epochs=2, resume=False, poison_from=None, ema_de
     ema = tinysr.optim.EMA(model, ema_decay) if ema_decay else None
     fit(supervised_step(model, opt, loss, "cpu"), batches, modules={"model": model}, optimizers={"model": opt},
         averages={"model": ema} if ema else {}, epochs=epochs, out_dir=tmp_path, meta={"model": "srcnn"},
-        resume=resume, progress=False, max_seconds=max_seconds)
+        resume=resume, progress=False, max_seconds=max_seconds, stop_mid_epoch=stop_mid_epoch)
     return (model, ema) if ema else model
 
 
@@ -167,6 +167,14 @@ def test_time_budget_stops_at_an_epoch_end_and_counts_resumed_segments(tmp_path)
     _toy_training(tmp_path / "b", 0.05, epochs=5, resume=True, max_seconds=first["wall_seconds"][1] / 2)
     later = json.loads(str(tinysr.load(tmp_path / "b" / "checkpoint.npz")["train"]["history"]))
     assert len(later["wall_seconds"]) == 3 and later["wall_seconds"][2] > first["wall_seconds"][1]
+
+
+def test_a_mid_epoch_time_budget_stops_at_the_first_step_and_closes_that_epoch(tmp_path):
+    _toy_training(tmp_path / "a", 0.05, epochs=5, max_seconds=0.0, stop_mid_epoch=True)
+    state = tinysr.load(tmp_path / "a" / "checkpoint.npz")
+    history = json.loads(str(state["train"]["history"]))
+    assert state["train"]["epoch"] == 1 and state["train"]["iteration"] == 1   # one step of the 4 in epoch 1
+    assert history["eval_iteration"] == [] and len(history["wall_seconds"]) == 1
 
 
 def test_weight_average_formula_and_swap():

@@ -88,7 +88,7 @@ def recursion_psnr(model, test, device):
 
 def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batch=None, lr=None,
           ema_decay=None, alpha_epochs=None, device="auto", data=None, out="runs/drcn", resume=False,
-          overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, progress=True,
+          overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, stop_mid_epoch=False, progress=True,
           test_set="Set5"):
     """Train DRCN for one scale; checkpoints, figures and the model go into ``out``."""
     if recipe not in RECIPES:
@@ -144,7 +144,8 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
                   modules={"model": model}, optimizers={"model": optimizer}, schedules=schedules,
                   averages=averages, epochs=r["epochs"], out_dir=out, meta=meta, resume=resume,
                   evaluate=evaluate, on_stop=draw, progress=progress, max_steps=max_steps,
-                  max_seconds=None if max_minutes is None else 60.0 * max_minutes, plateau_metric="validation",
+                  max_seconds=None if max_minutes is None else 60.0 * max_minutes,
+                  stop_mid_epoch=stop_mid_epoch, plateau_metric="validation",
                   stop_when=lambda: "the learning rate fell below 1e-6"
                   if optimizer.param_groups[0]["lr"] < 1e-6 else None)
     seconds = time.perf_counter() - t0

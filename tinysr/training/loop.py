@@ -61,7 +61,8 @@ def check_run_folder(out_dir, resume, overwrite=False):
 
 def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=None, averages=None,
         evaluate=None, resume=False, log_every=20, on_epoch_end=None, on_stop=None, progress=True,
-        max_steps=None, max_seconds=None, plateau_metric="psnr", stop_when=None, on_step=None):
+        max_steps=None, max_seconds=None, plateau_metric="psnr", stop_when=None, on_step=None,
+        stop_mid_epoch=False):
     """Train and return the history: {"iteration": [...], name: [...] for each named value,
     "eval_iteration", "eval" (one dict per epoch), "epoch_seconds", "wall_seconds"}.
 
@@ -78,7 +79,8 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
     evaluate() -> {name: number}, after each epoch (e.g. {"psnr": .., "bicubic": ..}).
     meta: JSON-able metadata stored in every checkpoint (model names, configs, scale).
     max_seconds: stop at the end of the first epoch by which the run's wall time (summed
-        over resumed segments) reaches it. max_steps: stop after that many iterations.
+        over resumed segments) reaches it (a resume is exact); stop_mid_epoch: at the first step
+        (that epoch then counts as done). max_steps: stop after that many iterations.
     stop_when() -> a reason (str) to stop after this epoch, or None (DRCN: lr below 1e-6).
     on_step(iteration, values) runs after every step (the GAN's sample sheets and log lines).
     on_stop(history) runs however the run ends (done, a budget, Ctrl-C, divergence).
@@ -134,6 +136,8 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                     on_step(iteration, values)
                 if max_steps is not None and iteration >= max_steps:
                     break
+                if stop_mid_epoch and max_seconds is not None and wall_before + time.perf_counter() - fit_start >= max_seconds:
+                    break
             _log(pending, history, epoch, bar, ckpt_path, clock, saved)
             if bar is not None:
                 bar.close()
@@ -171,7 +175,7 @@ def fit(step, batches, *, modules, optimizers, epochs, out_dir, meta, schedules=
                 print(f"step budget of {max_steps} iterations reached in epoch {epoch + 1}")
                 break
             if max_seconds is not None and history["wall_seconds"][-1] >= max_seconds:
-                print(f"time budget of {max_seconds / 60:.1f} min reached after epoch {epoch + 1}")
+                print(f"time budget of {max_seconds / 60:.1f} min reached {'in' if stop_mid_epoch else 'after'} epoch {epoch + 1}")
                 break
             reason = stop_when() if stop_when is not None else None
             if reason:

@@ -89,7 +89,7 @@ def start_from(model, path, added_init):
 
 def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, device="auto", data=None,
           out="runs/srcnn", resume=False, seed=0, lr=None, max_images=None, max_steps=None,
-          test_set="Set5", progress=True, ema_decay=None, max_minutes=None, overwrite=False,
+          test_set="Set5", progress=True, ema_decay=None, max_minutes=None, stop_mid_epoch=False, overwrite=False,
           n1=64, n2=32, extra_layers=0, init_from=None, added_init="identity"):
     """Train SRCNN and write checkpoints, figures and the model into ``out``; returns a dict.
     ``resume`` continues the run in ``out``; a new run refuses to replace one unless
@@ -140,7 +140,8 @@ def train(scale=3, variant="9-1-5", recipe="fast", epochs=None, batch=None, devi
                   evaluate=lambda: {"psnr": test.psnr(model, device), "bicubic": test.bicubic},
                   on_epoch_end=lambda epoch, h: (epoch + 1) % 10 == 0 and draw(h),  # ~0.5 s a plot
                   on_stop=draw, progress=progress, max_steps=max_steps,
-                  max_seconds=None if max_minutes is None else 60.0 * max_minutes)
+                  max_seconds=None if max_minutes is None else 60.0 * max_minutes,
+                  stop_mid_epoch=stop_mid_epoch)
     seconds = time.perf_counter() - t0
     if averages:               # ship the averaged weights: the ones evaluated every epoch
         averages["model"].apply()

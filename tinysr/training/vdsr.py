@@ -84,7 +84,7 @@ def _srcnn_run(source, device):
 
 def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=None, ema_decay=None,
           clip=None, patch=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
-          overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, progress=True,
+          overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, stop_mid_epoch=False, progress=True,
           test_set="Set5", srcnn=None, scales=SCALES):
     """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict.
     ``srcnn``: an SRCNN run folder (examples/train_srcnn.py --out) whose training MSE is drawn
@@ -145,7 +145,8 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
                   modules={"model": model}, optimizers={"model": optimizer}, schedules=schedules,
                   averages=averages, epochs=r["epochs"], out_dir=out, meta=meta, resume=resume,
                   evaluate=evaluate, on_stop=draw, progress=progress, max_steps=max_steps,
-                  max_seconds=None if max_minutes is None else 60.0 * max_minutes)
+                  max_seconds=None if max_minutes is None else 60.0 * max_minutes,
+                  stop_mid_epoch=stop_mid_epoch)
     seconds = time.perf_counter() - t0
     if averages:
         averages["model"].apply()
