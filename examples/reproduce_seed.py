@@ -310,11 +310,14 @@ def dcgan(ctx):
     figs = [ctx.figure(folder / "losses.png", "dcgan_losses.png")]
     figs += [ctx.figure(p, f"dcgan_{p.name}") for p in sorted(folder.glob("faces_*.png"))]
     h = _wall(folder)
-    last = {k: h[k][-1] for k in ("disc_real", "disc_fake", "gene") if h.get(k)}
+    its = np.array(h["iteration"])
+    late = its > its[-1] // 3          # the last two thirds: past the first meeting of the two losses
+    means = {k: float(np.mean(np.array(h[k])[late])) for k in ("disc_real", "disc_fake", "gene") if h.get(k)}
+    command = "python examples/reproduce_seed.py --only dcgan" + (f" --gan {ctx.gan_run}" if ctx.gan_run else "")
     return ("## DCGAN (srez, 4x faces)\n\nThe talk: disc_real and disc_fake settle near 0.6 (equilibrium: ln 2 = "
-            f"0.693). Ours after {h['iteration'][-1]} iterations ({folder}): "
-            + ", ".join(f"{k} {v:.3f}" for k, v in last.items()) + ".\n\n" + "".join(f"![]({f})\n" for f in figs)
-            + "\nCommand: `python examples/reproduce_seed.py --only dcgan` (or `--gan RUN` for examples/train_gan.py's run).\n")
+            f"0.693). Ours, {h['iteration'][-1]} iterations ({folder}), the mean over iterations "
+            f"{its[late][0]}-{its[-1]}: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items()) + ".\n\n"
+            + "".join(f"![]({f})\n" for f in figs) + f"\nCommand: `{command}`.\n")
 
 
 def table(ctx):
