@@ -68,7 +68,7 @@ class Context:
         self.weights = Path(os.environ["TINYSR_WEIGHTS"]) if os.environ.get("TINYSR_WEIGHTS") else None
         self.figures = self.docs / "figures" / "seed"
         self.gan_run = args.gan
-        self.models = [tuple(spec.split("=", 1)) for spec in args.model]   # (label, file), checked in main
+        self.models = args.model        # [(label, file)], parsed and checked in main
 
     def weight(self, relpath):
         path = self.weights / relpath if self.weights else None
@@ -82,8 +82,7 @@ class Context:
             return json.loads(done.read_text())
         resume = (folder / "checkpoint.npz").is_file()
         kwargs.setdefault("max_minutes", self.budget["minutes"])
-        if experiment != "dcgan":     # the GAN runs a step budget; a deep SRCNN's epoch outlasts a quick one
-            kwargs.setdefault("stop_mid_epoch", True)
+        kwargs.setdefault("stop_mid_epoch", True)    # a deep SRCNN's epoch outlasts a quick budget
         if self.budget["max_steps"]:
             kwargs.setdefault("max_steps", self.budget["max_steps"])
         print(f"== {experiment}/{name}: {'resuming' if resume else 'training'} ({self.budget_name} budget)")
@@ -307,7 +306,8 @@ def dcgan(ctx):
     if folder is None:
         iterations = ctx.budget["gan_iterations"]
         summary = ctx.train("dcgan", f"gan_{iterations}", gan.train, epochs=-(-iterations // gan.EPOCH_BATCHES),
-                            max_steps=iterations, max_faces=2000 if ctx.budget_name != "full" else None)
+                            max_steps=iterations, max_minutes=None,   # a step budget, not a time one
+                            max_faces=2000 if ctx.budget_name != "full" else None)
         folder = Path(summary["folder"])
     figs = [ctx.figure(folder / "losses.png", "dcgan_losses.png")]
     figs += [ctx.figure(p, f"dcgan_{p.name}") for p in sorted(folder.glob("faces_*.png"))]
@@ -421,10 +421,12 @@ def main(argv=None):
                         "--model \"VDSR (ours, fast recipe)=runs/vdsr_fast/vdsr_d10w48.npz\"; the label's first "
                         "word (SRCNN, VDSR, DRCN) picks the published row it sits beside")
     args = p.parse_args(argv)
-    for spec in args.model:
+    specs, args.model = args.model, []
+    for spec in specs:
         label, sep, path = spec.partition("=")
         if not sep or not label or not Path(path).is_file():
             p.error(f"--model wants LABEL=FILE naming an existing model file, got {spec!r}")
+        args.model.append((label, path))
     lead = world().lead      # under mpiexec: the other ranks go quiet now, and rank 0 alone writes the docs
     ctx = Context(args)
     timings = {}

@@ -8,9 +8,7 @@ ROOT = Path(__file__).parents[1]
 
 def test_smoke_budget_runs_one_experiment_end_to_end(tmp_path, capsys, require_sets):
     require_sets("T91", "Set5")
-    spec = importlib.util.spec_from_file_location("reproduce_seed", ROOT / "examples" / "reproduce_seed.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _script()
     out, docs = tmp_path / "seed", tmp_path / "docs"
     argv = ["--budget", "smoke", "--only", "srcnn_vs_vdsr", "bird", "--out", str(out), "--docs", str(docs)]
     assert script.main(argv) == 0

@@ -118,7 +118,8 @@ def sample_sheet(gen, hr, lr, device, path, title):
 
 
 def train(epochs=15, batch=16, l1_factor=0.9, adversarial=1.0, lr=2e-4, device="auto", data=None, out="runs/gan",
-          resume=False, overwrite=False, seed=0, max_faces=None, max_steps=None, max_minutes=None, progress=True):
+          resume=False, overwrite=False, seed=0, max_faces=None, max_steps=None, max_minutes=None,
+          stop_mid_epoch=False, progress=True):
     """Train the srez generator (and discriminator); returns a dict with the model path."""
     if not 0.0 <= l1_factor <= 1.0 or adversarial < 0:
         raise ArgumentError(f"--l1 must be in [0, 1] and --adversarial >= 0, got {l1_factor}, {adversarial}")
@@ -154,16 +155,14 @@ def train(epochs=15, batch=16, l1_factor=0.9, adversarial=1.0, lr=2e-4, device="
     def evaluate():
         return {"psnr": rgb_psnr(upscale_faces(gen, test_lr, device), test_hr), "bicubic": bicubic}
 
-    def draw(history):
-        figures.gan_losses(history, os.path.join(out, "losses.png"))
-
     t0 = time.perf_counter()
     history = fit(gan_step(gen, disc, opt_g, opt_d, device, l1_factor, adversarial),
                   face_batches(faces, batch, seed), modules={"gen": gen, "disc": disc},
                   optimizers={"gen": opt_g, "disc": opt_d}, schedules=schedules, epochs=epochs, out_dir=out,
-                  meta=meta, resume=resume, evaluate=evaluate, on_stop=draw, progress=progress, log_every=10,
+                  meta=meta, resume=resume, evaluate=evaluate, progress=progress, log_every=10,
+                  on_stop=lambda history: figures.gan_losses(history, os.path.join(out, "losses.png")),
                   max_steps=max_steps, max_seconds=None if max_minutes is None else 60.0 * max_minutes,
-                  on_step=on_step)
+                  stop_mid_epoch=stop_mid_epoch, on_step=on_step)
     seconds = time.perf_counter() - t0
     model_path = os.path.join(out, "gan_generator.npz")
     checkpoint.save(model_state(gen, 4, l1=l1_factor, adversarial=adversarial, seed=seed), model_path)
