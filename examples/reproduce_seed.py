@@ -23,6 +23,7 @@ remade from every section present.
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -403,7 +404,7 @@ def write_docs(ctx):
         if TABLE_START in text and TABLE_END in text:
             before, rest = text.split(TABLE_START, 1)
             after = rest.split(TABLE_END, 1)[1]
-            block = table.read_text().replace("## The table", "### The table", 1)
+            block = re.sub(r"^(#+) ", r"#\1 ", table.read_text(), flags=re.M)   # one level down there
             results.write_text(f"{before}{TABLE_START}\n{block.strip()}\n{TABLE_END}{after}")
 
 

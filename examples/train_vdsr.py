@@ -14,7 +14,7 @@ import sys
 
 from tinysr import validate
 from tinysr.command import Parser, add_run_flags, arg, run, run_kwargs
-from tinysr.training.vdsr import CLIPS, RECIPES, train
+from tinysr.training.vdsr import CLIPS, LOSSES, RECIPES, train
 
 
 def main(argv=None):
@@ -33,6 +33,9 @@ def main(argv=None):
     p.add_argument("--clip", choices=CLIPS, default=None,
                    help="adjustable: each gradient element within +-theta/lr (paper default); value: "
                         "within +-theta; none (fast default)")
+    p.add_argument("--loss", choices=LOSSES, default=None,
+                   help="mse: the per-pixel squared error (both recipes' default; the paper's is its half sum); "
+                        "l1: the mean absolute error")
     p.add_argument("--theta", type=arg(validate.positive, kind=float), default=0.01, help="clipping theta (0.01)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
@@ -44,7 +47,7 @@ def main(argv=None):
     add_run_flags(p, out="runs/vdsr")
     args = p.parse_args(argv)
     train(recipe=args.recipe, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch,
-          lr=args.lr, ema_decay=args.ema, clip=args.clip, patch=args.patch, theta=args.theta, train_set=args.train_set,
+          lr=args.lr, ema_decay=args.ema, clip=args.clip, patch=args.patch, loss=args.loss, theta=args.theta, train_set=args.train_set,
           srcnn=args.srcnn, **run_kwargs(args))
     return 0
 

@@ -34,12 +34,13 @@ def test_the_table_section_replaces_the_block_between_the_markers_in_results_md(
     out, docs = tmp_path / "seed", tmp_path / "docs"
     (out / "sections").mkdir(parents=True)
     docs.mkdir()
-    (out / "sections" / "table.md").write_text("## The table: new\n\n| method | x3 |\n| --- | --- |\n| A | 1 |\n")
+    (out / "sections" / "table.md").write_text("## The table: new\n\n### Set5\n\n| method | x3 |\n| --- | --- |\n| A | 1 |\n")
     (docs / "results.md").write_text(f"# Results\nbefore\n{script.TABLE_START}\nold table\n{script.TABLE_END}\nafter\n")
     ctx = type("Ctx", (), dict(out=out, docs=docs))()
     script.write_docs(ctx)
     text = (docs / "results.md").read_text()
     assert "old table" not in text and "### The table: new" in text and "| A | 1 |" in text
+    assert "#### Set5" in text        # every heading one level down in results.md
     assert text.startswith("# Results\nbefore\n") and text.endswith(f"{script.TABLE_END}\nafter\n")
     assert "## The table: new" in (docs / "seed.md").read_text()
     script.write_docs(ctx)                               # idempotent: a second run leaves one copy

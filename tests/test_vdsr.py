@@ -10,6 +10,7 @@ from tinysr import cli
 from tinysr.models import VDSR
 from tinysr.models.registry import load_model
 from tinysr.models.vdsr_matlab import vdsr_from_mat
+from tinysr.tensor import tensor
 
 
 def _cell(arrays):
@@ -150,3 +151,24 @@ def test_patch_size_reaches_the_patch_grid_and_the_checkpoint(tmp_path, monkeypa
     assert seen == {"size": 12, "stride": 12}
     meta = checkpoint.load(str(tmp_path / "run" / "checkpoint.npz"))["meta"]
     assert meta["settings"]["patch"] == 12
+
+
+@pytest.mark.parametrize("loss_name", ["mse", "l1"])
+def test_the_fast_step_minimises_the_named_loss_and_reports_the_mse(loss_name):
+    """--loss l1: the objective is mean |f(x) - y| (the last bias's gradient is the mean sign of
+    the error); the reported "mse" is the per-pixel squared error either way."""
+    from tinysr import optim
+    from tinysr.models import VDSR
+    from tinysr.training.vdsr import vdsr_step
+    rng = np.random.default_rng(3)
+    model = VDSR(depth=3, width=4, seed=1)
+    x = rng.random((2, 1, 9, 11), dtype=np.float32)
+    y = rng.random((2, 1, 9, 11), dtype=np.float32)
+    err = model(tensor(x)).numpy() - y
+    optimizer = optim.SGD(model.parameters(), lr=0.0)
+    out = vdsr_step(model, optimizer, "fast", "cpu", "none", 0.01, loss_name)((x, y))
+    np.testing.assert_allclose(out["mse"], np.mean(err ** 2), rtol=1e-5)
+    expected_loss = np.mean(np.abs(err)) if loss_name == "l1" else np.mean(err ** 2)
+    expected_bias_grad = np.mean(np.sign(err)) if loss_name == "l1" else np.mean(2 * err)
+    np.testing.assert_allclose(out["loss"], expected_loss, rtol=1e-5)
+    np.testing.assert_allclose(model.convs[-1].bias.grad.numpy().ravel(), [expected_bias_grad], rtol=1e-4, atol=1e-7)

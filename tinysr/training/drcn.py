@@ -33,7 +33,7 @@ from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, ex
 
 RECIPES = {
     "paper": dict(width=256, recursions=16, epochs=200, batch=64, lr=0.01, ema=0.0, alpha_epochs=25),
-    "fast": dict(width=48, recursions=6, epochs=40, batch=32, lr=1e-3, ema=0.999, alpha_epochs=10),
+    "fast": dict(width=48, recursions=6, epochs=20, batch=32, lr=1e-3, ema=0.999, alpha_epochs=5),
 }
 BETA = 1e-4
 FAST_EPOCH_BATCHES = 500

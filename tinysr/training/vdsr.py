@@ -33,23 +33,28 @@ from tinysr.training.loop import check_run_folder, fit
 from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
 
 RECIPES = {
-    "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable", patch=41),
-    "fast": dict(depth=10, width=48, epochs=40, batch=32, lr=1e-3, ema=0.999, clip="none", patch=41),
+    "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable", patch=41, loss="mse"),
+    "fast": dict(depth=10, width=48, epochs=40, batch=32, lr=1e-3, ema=0.999, clip="none", patch=41, loss="mse"),
 }
+LOSSES = ("mse", "l1")
 FAST_EPOCH_BATCHES = 500
 SCALES = (2, 3, 4)
 CLIPS = ("adjustable", "value", "none")
 
 
-def vdsr_step(model, optimizer, recipe, device, clip, theta):
+def vdsr_step(model, optimizer, recipe, device, clip, theta, loss_name="mse"):
     """step((x, y)) -> {"loss": the objective, "mse": per-pixel MSE (comparable across
-    recipes and with SRCNN's curve)}."""
+    recipes and with SRCNN's curve)}. ``loss_name`` "l1": the fast recipe minimises the mean
+    absolute error instead (the MSE is still reported)."""
     def step(batch):
         x, y = (tensor(a, device=device) for a in batch)
         optimizer.zero_grad()
         out = model(x)
         mse = F.mse_loss(out, y)
-        loss = mse * (0.5 * math.prod(y.shape[1:])) if recipe == "paper" else mse
+        if loss_name == "l1":
+            loss = F.l1_loss(out, y)
+        else:
+            loss = mse * (0.5 * math.prod(y.shape[1:])) if recipe == "paper" else mse
         loss.backward()
         optimizer.reduce_gradients()     # data-parallel: clip the averaged gradient, as one process would
         if clip == "adjustable":
@@ -83,7 +88,7 @@ def _srcnn_run(source, device):
 
 
 def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=None, ema_decay=None,
-          clip=None, patch=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
+          clip=None, patch=None, loss=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, stop_mid_epoch=False, progress=True,
           test_set="Set5", srcnn=None, scales=SCALES):
     """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict.
@@ -96,9 +101,11 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
     r.update({k: v for k, v in dict(depth=depth, width=width, epochs=epochs, batch=batch, lr=lr,
-                                     ema=ema_decay, clip=clip, patch=patch).items() if v is not None})
+                                     ema=ema_decay, clip=clip, patch=patch, loss=loss).items() if v is not None})
     if r["clip"] not in CLIPS:
         raise ArgumentError(f"--clip: one of {', '.join(CLIPS)}, got {r['clip']!r}")
+    if r["loss"] not in LOSSES:
+        raise ArgumentError(f"--loss: one of {', '.join(LOSSES)}, got {r['loss']!r}")
     if not 0.0 <= r["ema"] < 1.0:
         raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
     check_run_folder(out, resume, overwrite)
@@ -140,7 +147,7 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
                     compare=compare)
 
     t0 = time.perf_counter()
-    history = fit(vdsr_step(model, optimizer, recipe, device, r["clip"], theta),
+    history = fit(vdsr_step(model, optimizer, recipe, device, r["clip"], theta, r["loss"]),
                   patch_batches(patches, r["batch"], seed, per_epoch),
                   modules={"model": model}, optimizers={"model": optimizer}, schedules=schedules,
                   averages=averages, epochs=r["epochs"], out_dir=out, meta=meta, resume=resume,
