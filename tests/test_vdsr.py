@@ -172,3 +172,26 @@ def test_the_fast_step_minimises_the_named_loss_and_reports_the_mse(loss_name):
     expected_bias_grad = np.mean(np.sign(err)) if loss_name == "l1" else np.mean(2 * err)
     np.testing.assert_allclose(out["loss"], expected_loss, rtol=1e-5)
     np.testing.assert_allclose(model.convs[-1].bias.grad.numpy().ravel(), [expected_bias_grad], rtol=1e-4, atol=1e-7)
+
+
+def test_the_sweep_gives_every_variant_the_same_patch_pixels_and_reuses_finished_runs(tmp_path, require_sets,
+                                                                                       monkeypatch):
+    """examples/vdsr_sweep.py: smaller batches get more epochs, larger patches fewer (the same
+    pixels each); end to end on a tiny budget, one row per variant; a second call retrains nothing."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "vdsr_sweep", Path(__file__).resolve().parents[1] / "examples" / "vdsr_sweep.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert [script.epochs_for(script.VARIANTS[n], 5) for n in ("baseline", "l1", "batch16", "patch64")] == [5, 5, 10, 5]
+    assert script.epochs_for({"batch": 64}, 5) == 2 and script.epochs_for({"batch": 64}, 1) == 1
+    require_sets("T91", "BSD200", "Set5")
+    args = ["--epochs", "1", "--only", "baseline", "patch64", "--max-steps", "2", "--max-images", "2",
+            "--out", str(tmp_path)]
+    assert script.main(args) == 0
+    table = (tmp_path / "sweep.md").read_text()
+    assert "| baseline | - | 2 |" in table and "| patch64 | patch 64, batch 13 | 2 |" in table
+    assert (tmp_path / "sweep.png").stat().st_size > 1000
+    monkeypatch.setattr(script, "train", lambda **kw: (_ for _ in ()).throw(AssertionError("retrained")))
+    assert script.main(args) == 0
