@@ -1,6 +1,6 @@
 """Regenerate the seed talk's experiments, each beside the talk's own numbers, into docs/seed.md.
 
-    python examples/reproduce_seed.py --budget quick              # every experiment, < 30 min on 2 cores
+    python examples/reproduce_seed.py --budget quick              # every experiment: 15.7 min on 2 cores
     python examples/reproduce_seed.py --budget full --only depth  # one experiment at the full budget
 
 Experiments (all at x3, trained on T91, tested on Set5, as the talk):
@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -118,8 +119,9 @@ def _wall(folder):
     return history
 
 
-def _curves(runs, path, ylabel, key, against="iteration", log=True):
-    """One figure: ``key`` of each run's history against iterations or wall seconds."""
+def _curves(runs, path, ylabel, key, against="iteration", log=True, factors=None):
+    """One figure: ``key`` of each run's history against iterations or wall seconds, each run's
+    values times its ``factors[label]`` (default 1)."""
     from tinysr.training.figures import _pyplot, _save
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -136,7 +138,7 @@ def _curves(runs, path, ylabel, key, against="iteration", log=True):
                 ends = dict(zip(h["eval_iteration"], h["wall_seconds"]))
                 marks = sorted(ends)
                 xs = np.interp(its, [0] + marks, [0.0] + [ends[m] for m in marks])
-            ys = h[key]
+            ys = np.asarray(h[key]) * (factors or {}).get(label, 1.0)
         ax.plot(xs, ys, lw=1, marker="o" if key == "psnr" else None, ms=3, label=label)
     ax.set_xlabel("iterations" if against == "iteration" else "wall seconds (training + evaluation)")
     ax.set_ylabel(ylabel)
@@ -151,6 +153,13 @@ def _curves(runs, path, ylabel, key, against="iteration", log=True):
 def _model(path):
     from tinysr.models.registry import load_model
     return load_model(path)[0]
+
+
+def _scales(path):
+    """The zooms a saved network was trained for (VDSR: several)."""
+    from tinysr.models.registry import load_model
+    trained = load_model(path)[1]["scale"]
+    return list(trained) if isinstance(trained, (list, tuple)) else [trained]
 
 
 def _psnr_on(model, dataset_name, ctx, image=None):
@@ -207,7 +216,7 @@ def srcnn_vs_vdsr(ctx):
 def depth(ctx):
     from tinysr.training import srcnn
     start = ctx.weight("srcnn/srcnn_9-5-5_imagenet_x3.mat")
-    rows, runs = [], {}
+    rows, runs, factors = [], {}, {}
     for added in (0, 5, 10, 15):
         for recipe, init in (("paper", "paper"), ("fast", "identity")):
             name = f"added{added}_{recipe}"
@@ -222,15 +231,19 @@ def depth(ctx):
             rows.append((added, recipe, init, _psnr_on(model, "Set5", ctx, "bird_GT"), summary["psnr"],
                          summary["iterations"]))
             runs[f"+{added} {recipe}"] = summary["folder"]
+            if recipe == "paper":      # Caffe's loss is 1/2 the sum over a label's pixels: to per-pixel MSE
+                side = srcnn.input_side(model.shrink) - 2 * model.shrink      # the label's side
+                factors[f"+{added} {recipe}"] = 2.0 / side ** 2
     path = ctx.out / "depth_mse.png"
-    _curves(runs, path, "training loss", "loss")
+    _curves(runs, path, "training MSE (per pixel)", "loss", factors=factors)
     fig = ctx.figure(path, "depth_loss.png")
     table = "\n".join(f"| {a} | {r} ({i} init) | {b:.2f} | {TALK['depth'][a]:.2f} | {s:.2f} | {n} |"
                       for a, r, i, b, s, n in rows)
     where = f"the SRCNN authors' 9-5-5 x3 model ({start.name})" if start else "scratch (no TINYSR_WEIGHTS)"
     return ("## Layers added to SRCNN (x3)\n\nEach run starts from " + where + "; the added n2 -> n2 5x5 "
             "layers start as the paper initialises (N(0, 0.001)) under the paper's SGD rates, or as the "
-            "identity under Adam (lr 1e-4 when fine-tuning). Same wall budget each "
+            "identity under Adam (lr 1e-4 when fine-tuning). The figure draws the per-pixel training MSE "
+            "(the paper recipe's Euclidean loss, half the sum over a label, divided accordingly). Same wall budget each "
             f"({ctx.budget['minutes']} min).\n\n| added | recipe | bird (ours) | bird (talk) | Set5 (ours) | iterations |\n"
             "| --- | --- | --- | --- | --- | --- |\n" + table + f"\n\n![]({fig})\n\n"
             "Command: `python examples/reproduce_seed.py --only depth`.\n")
@@ -265,13 +278,17 @@ def drcn(ctx):
 
 
 def _network_rows(ctx):
-    """(label, model file) of the networks this script has trained, for the bird and the table."""
+    """(label, model file) of the networks this script has trained, for the bird and the table;
+    the label says the budget and the minutes each trained, so that a quick run's rows are not
+    read as the recipes' best."""
     found = []
-    for label, summary in (("SRCNN 9-1-5 (ours)", ctx.out / "srcnn_vs_vdsr/srcnn/summary.json"),
-                           ("VDSR (ours)", ctx.out / "srcnn_vs_vdsr/vdsr/summary.json"),
-                           ("DRCN (ours)", ctx.out / "drcn/fast_x3/summary.json")):
+    for name, summary in (("SRCNN 9-1-5", ctx.out / "srcnn_vs_vdsr/srcnn/summary.json"),
+                          ("VDSR", ctx.out / "srcnn_vs_vdsr/vdsr/summary.json"),
+                          ("DRCN", ctx.out / "drcn/fast_x3/summary.json")):
         if summary.is_file():
-            found.append((label, json.loads(summary.read_text())["model_path"]))
+            run = json.loads(summary.read_text())
+            label = f"{name} (ours, {ctx.budget_name} budget: {run['seconds'] / 60:.1f} min)"
+            found.append((label, run["model_path"]))
     return found
 
 
@@ -284,7 +301,8 @@ def bird(ctx):
     _, ilr, hr = next(p for p in test.pairs if p[0] == "bird_GT")
     panels = [(f"bicubic {test.score(ilr, hr):.2f} dB", round_uint8(ilr * 255))]
     authors = ctx.weight("srcnn/srcnn_9-5-5_imagenet_x3.mat")
-    models = ([("SRCNN 9-5-5 (authors')", str(authors))] if authors else []) + _network_rows(ctx)
+    models = ([("SRCNN 9-5-5 (authors')", str(authors))] if authors else []) + _network_rows(ctx) + [
+        (label, path) for label, path in ctx.models if 3 in _scales(path)]      # --model rows that do x3
     for label, path in models:
         from tinysr.models.srcnn_matlab import srcnn_from_mat
         model = srcnn_from_mat(path) if path.endswith(".mat") else _model(path)
@@ -293,12 +311,13 @@ def bird(ctx):
     panels.append(("ground truth", round_uint8(hr * 255)))
     path = ctx.out / "bird.png"
     size = 96
-    figures.side_by_side(panels, str(path), crop=((hr.shape[0] - size) // 2, (hr.shape[1] - size) // 2, size))
+    figures.side_by_side([(textwrap.fill(label, 30), img) for label, img in panels], str(path),
+                         crop=((hr.shape[0] - size) // 2, (hr.shape[1] - size) // 2, size))
     fig = ctx.figure(path, "bird.png")
     return ("## One image: Set5's bird at x3\n\nThe talk: bicubic 32.58, SRCNN 35.47, VDSR 36.23 (under the "
             "paper protocol bicubic is 32.57, and the SRCNN authors' 9-5-5 model gives 35.47).\n\n"
             + "\n".join(f"- {label}" for label, _ in panels[:-1]) + f"\n\n![]({fig})\n\n"
-            "Command: `python examples/reproduce_seed.py --only bird`.\n")
+            "Command: `python examples/reproduce_seed.py --only bird" + _model_flags(ctx) + "`.\n")
 
 
 def dcgan(ctx):
@@ -356,10 +375,7 @@ def table(ctx):
         if ups:
             rows.append((label, paper, ups))
     for label, path in _network_rows(ctx) + ctx.models:
-        from tinysr.models.registry import load_model
-        trained = load_model(path)[1]["scale"]
-        scales = trained if isinstance(trained, (list, tuple)) else [trained]
-        rows.append((label, _paper_row(label), {s: ev.upscaler_from_checkpoint(path, s) for s in scales}))
+        rows.append((label, _paper_row(label), {s: ev.upscaler_from_checkpoint(path, s) for s in _scales(path)}))
     lines = ["## The table: Set5 and Set14, PSNR / SSIM (ours), the papers' PSNR in brackets\n"]
     for set_name in ("Set5", "Set14"):
         lines += [f"### {set_name}\n", "| method | x2 | x3 | x4 |", "| --- | --- | --- | --- |"]
@@ -377,8 +393,12 @@ def table(ctx):
         lines.append("")
     lines.append("Protocol: Y (BT.601 studio), MATLAB bicubic degradation, shave = scale, uint8 rounding, per-image "
                  "mean. Command: `python examples/reproduce_seed.py --only table"
-                 + "".join(f' --model "{label}={path}"' for label, path in ctx.models) + "`.\n")
+                 + _model_flags(ctx) + "`.\n")
     return "\n".join(lines)
+
+
+def _model_flags(ctx):
+    return "".join(f' --model "{label}={path}"' for label, path in ctx.models)
 
 
 def _paper_row(label):
@@ -411,14 +431,15 @@ def write_docs(ctx):
 def main(argv=None):
     p = Parser(prog="reproduce_seed.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--budget", default="quick", choices=list(BUDGETS),
-                   help="minutes per training run: smoke (tests), quick (< 30 min in all), full (< 2 h)")
+                   help="minutes per training run: smoke (tests), quick (0.5 min a run; 15.7 min in all here, "
+                        "an empty model cache included), full (6 min a run)")
     p.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=None, help="run only these experiments")
     p.add_argument("--out", default="runs/seed", help="runs, sections and figures (default runs/seed)")
     p.add_argument("--docs", default="docs", help="where seed.md and figures/seed/ go (default docs)")
     p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--gan", metavar="RUN", default=None, help="an examples/train_gan.py run folder for the DCGAN figures")
     p.add_argument("--model", metavar="LABEL=FILE", action="append", default=[],
-                   help="another trained network for the table (repeatable), e.g. "
+                   help="another trained network for the table and the bird crops (repeatable), e.g. "
                         "--model \"VDSR (ours, fast recipe)=runs/vdsr_fast/vdsr_d10w48.npz\"; the label's first "
                         "word (SRCNN, VDSR, DRCN) picks the published row it sits beside")
     args = p.parse_args(argv)

@@ -120,7 +120,8 @@ def face_sheet(image, path, title, columns=("nearest", "bicubic", "output", "tru
 def side_by_side(panels, path, crop=None):
     """panels: list of (label, uint8 or [0,1] float image); crop: (top, left, size)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6))
+    lines = max(str(label).count("\n") + 1 for label, _ in panels)      # room for wrapped titles
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.45 + 0.15 * lines))
     for ax, (label, img) in zip(np.atleast_1d(axes), panels):
         img = np.asarray(img)
         if crop is not None:

@@ -33,12 +33,18 @@ from tinysr.training.sr_task import (SRTest, array_batches, check_training_data,
 RECIPES = ("fast", "paper")
 
 
+def input_side(shrink):
+    """The sub-image side S: 33 as the paper, or larger when a deep variant would leave under
+    17 label pixels; the label's side is S - 2 * shrink."""
+    return max(33, 2 * shrink + 17)
+
+
 def make_patches(dataset, scale, shrink, max_images=None):
     """All SRCNN sub-images of ``dataset``: float32 (N,1,S,S) inputs and (N,1,S-2*shrink,...)
     labels; S = 33 as the paper, or larger when a deep variant would leave under 17 pixels."""
     count = len(dataset) if max_images is None else min(max_images, len(dataset))
     ys = [y_channel(dataset.read(i)) for i in range(count)]
-    size = max(33, 2 * shrink + 17)
+    size = input_side(shrink)
     pairs = list(srcnn_pairs(ys, scale, size=size, label_size=size - 2 * shrink, stride=14))
     x = np.stack([p[0] for p in pairs])[:, None].astype(np.float32)
     y = np.stack([p[1] for p in pairs])[:, None].astype(np.float32)
