@@ -44,17 +44,16 @@ CLIPS = ("adjustable", "value", "none")
 
 def vdsr_step(model, optimizer, recipe, device, clip, theta, loss_name="mse"):
     """step((x, y)) -> {"loss": the objective, "mse": per-pixel MSE (comparable across
-    recipes and with SRCNN's curve)}. ``loss_name`` "l1": the fast recipe minimises the mean
-    absolute error instead (the MSE is still reported)."""
+    recipes and with SRCNN's curve)}. ``loss_name`` "l1": the mean absolute error is minimised
+    instead (the MSE is still reported)."""
     def step(batch):
         x, y = (tensor(a, device=device) for a in batch)
         optimizer.zero_grad()
         out = model(x)
         mse = F.mse_loss(out, y)
-        if loss_name == "l1":
-            loss = F.l1_loss(out, y)
-        else:
-            loss = mse * (0.5 * math.prod(y.shape[1:])) if recipe == "paper" else mse
+        loss = F.l1_loss(out, y) if loss_name == "l1" else mse
+        if recipe == "paper":
+            loss = loss * (0.5 * math.prod(y.shape[1:]))        # the paper's: half the sum over pixels
         loss.backward()
         optimizer.reduce_gradients()     # data-parallel: clip the averaged gradient, as one process would
         if clip == "adjustable":
@@ -102,10 +101,9 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
     r = dict(RECIPES[recipe])
     r.update({k: v for k, v in dict(depth=depth, width=width, epochs=epochs, batch=batch, lr=lr,
                                      ema=ema_decay, clip=clip, patch=patch, loss=loss).items() if v is not None})
-    if r["clip"] not in CLIPS:
-        raise ArgumentError(f"--clip: one of {', '.join(CLIPS)}, got {r['clip']!r}")
-    if r["loss"] not in LOSSES:
-        raise ArgumentError(f"--loss: one of {', '.join(LOSSES)}, got {r['loss']!r}")
+    for key, allowed in (("clip", CLIPS), ("loss", LOSSES)):
+        if r[key] not in allowed:
+            raise ArgumentError(f"--{key}: one of {', '.join(allowed)}, got {r[key]!r}")
     if not 0.0 <= r["ema"] < 1.0:
         raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
     check_run_folder(out, resume, overwrite)
