@@ -84,20 +84,12 @@ def main(argv=None):
 
 
 def _figure(out, rows):
-    from tinysr.training.figures import _pyplot, _save
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, _, _, s in rows:
+    from tinysr.training.figures import psnr_runs
+    curves = {}
+    for name, _, _, _ in rows:
         history = json.loads((out / name / HISTORY).read_text())
-        ax.plot(history["eval_iteration"], [e["psnr"] for e in history["eval"]], marker="o", ms=3, label=name)
-    ax.axhline(rows[0][3]["bicubic"], ls="--", color="gray", label="bicubic")
-    ax.set_xlabel("iterations")
-    ax.set_ylabel("Set5 x3 PSNR (dB)")
-    ax.set_title("DRCN ablations")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    _save(plt, fig, out / "ablations.png", dpi=120)
+        curves[name] = (history["eval_iteration"], [e["psnr"] for e in history["eval"]])
+    psnr_runs(curves, out / "ablations.png", "DRCN ablations", bicubic=rows[0][3]["bicubic"])
 
 
 if __name__ == "__main__":

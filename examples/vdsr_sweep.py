@@ -92,20 +92,13 @@ def main(argv=None):
 
 
 def _figure(out, rows):
-    from tinysr.training.figures import _pyplot, _save
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    from tinysr.training.figures import psnr_runs
+    curves = {}
     for name, change, _ in rows:
         history = json.loads((out / name / HISTORY).read_text())
-        pixels = [i * pixels_per_step(change) / 1e6 for i in history["eval_iteration"]]
-        ax.plot(pixels, [e["x3"] for e in history["eval"]], marker="o", ms=3, label=name)
-    ax.set_xlabel("patch pixels seen (millions)")
-    ax.set_ylabel("Set5 x3 PSNR (dB)")
-    ax.set_title("VDSR fast recipe: one change each")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    _save(plt, fig, out / "sweep.png", dpi=120)
+        curves[name] = ([i * pixels_per_step(change) / 1e6 for i in history["eval_iteration"]],
+                        [e["x3"] for e in history["eval"]])
+    psnr_runs(curves, out / "sweep.png", "VDSR fast recipe: one change each", xlabel="patch pixels seen (millions)")
 
 
 if __name__ == "__main__":

@@ -66,6 +66,23 @@ def psnr_curve(history, path, title, keys=("psnr",)):
     _save(plt, fig, path, dpi=120)
 
 
+def psnr_runs(curves, path, title, xlabel="iterations", bicubic=None):
+    """Several runs' Set5 x3 PSNR on one plot (a sweep, an ablation): ``curves`` {label: (xs, dB)}."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, (xs, ys) in curves.items():
+        ax.plot(xs, ys, marker="o", ms=3, label=label)
+    if bicubic is not None:
+        ax.axhline(bicubic, ls="--", color="gray", label="bicubic")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Set5 x3 PSNR (dB)")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(plt, fig, str(path), dpi=120)
+
+
 def recursion_figure(weights, psnrs, bicubic, ensemble, path):
     """DRCN: the learned ensemble weight of each recursion, and the PSNR of each recursion's
     own prediction beside bicubic and the ensemble (the paper's figure on depth)."""
