@@ -17,8 +17,9 @@ Experiments (all at x3, trained on T91, tested on Set5, as the talk):
 
 Every training run lives in OUT/<experiment>/<run>; a finished run is reused (its
 summary.json), an interrupted one resumed from its checkpoint. Each experiment writes its
-section to OUT/sections/<name>.md and its figures to docs/figures/seed/; docs/seed.md is
-remade from every section present.
+section to docs/seed/<name>.md and its figures to docs/figures/seed/; docs/seed.md is remade
+from every section present. The sections live with the docs, not the runs, so a budget split
+with --only across sessions (or machines) keeps the sections already written.
 """
 import argparse
 import json
@@ -410,14 +411,19 @@ def _paper_row(label):
 TABLE_START, TABLE_END = "<!-- reproduce_seed table: start -->", "<!-- reproduce_seed table: end -->"
 
 
+def _section_path(ctx, name):
+    return ctx.docs / "seed" / f"{name}.md"
+
+
 def write_docs(ctx):
-    sections = [ctx.out / "sections" / f"{name}.md" for name in EXPERIMENTS]
+    sections = [_section_path(ctx, name) for name in EXPERIMENTS]
     body = "\n".join(p.read_text() for p in sections if p.is_file())
     header = ("# The seed's experiments, regenerated\n\nEach section is written by `python examples/reproduce_seed.py` "
-              "(its command and budget are in the section); the talk's numbers are beside ours.\n\n")
+              "(its command and budget are in the section); the talk's numbers are beside ours. The sections are "
+              "kept one per file in `docs/seed/` and joined here.\n\n")
     ctx.docs.mkdir(parents=True, exist_ok=True)
     (ctx.docs / "seed.md").write_text(header + body)
-    table = ctx.out / "sections" / "table.md"
+    table = _section_path(ctx, "table")
     results = ctx.docs / "results.md"
     if table.is_file() and results.is_file():   # the one table also lives in results.md, between two markers
         text = results.read_text()
@@ -434,7 +440,7 @@ def main(argv=None):
                    help="minutes per training run: smoke (tests), quick (0.5 min a run; 15.7 min in all here, "
                         "an empty model cache included), full (6 min a run)")
     p.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=None, help="run only these experiments")
-    p.add_argument("--out", default="runs/seed", help="runs, sections and figures (default runs/seed)")
+    p.add_argument("--out", default="runs/seed", help="the training runs (default runs/seed)")
     p.add_argument("--docs", default="docs", help="where seed.md and figures/seed/ go (default docs)")
     p.add_argument("--data", default=None, help="data root (default: $TINYSR_DATA, then the cache)")
     p.add_argument("--gan", metavar="RUN", default=None, help="an examples/train_gan.py run folder for the DCGAN figures")
@@ -461,8 +467,8 @@ def main(argv=None):
         section += f"\n*Budget {ctx.budget_name}; this section took {timings[name] / 60:.1f} min to write " \
                    f"({time.strftime('%Y-%m-%d')}).*\n"
         if lead:
-            (ctx.out / "sections").mkdir(parents=True, exist_ok=True)
-            (ctx.out / "sections" / f"{name}.md").write_text(section)
+            _section_path(ctx, name).parent.mkdir(parents=True, exist_ok=True)
+            _section_path(ctx, name).write_text(section)
             write_docs(ctx)
         print(f"== {name}: {timings[name] / 60:.1f} min")
     print("times: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in timings.items()))

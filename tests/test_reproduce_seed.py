@@ -32,9 +32,8 @@ def _script():
 def test_the_table_section_replaces_the_block_between_the_markers_in_results_md(tmp_path):
     script = _script()
     out, docs = tmp_path / "seed", tmp_path / "docs"
-    (out / "sections").mkdir(parents=True)
-    docs.mkdir()
-    (out / "sections" / "table.md").write_text("## The table: new\n\n### Set5\n\n| method | x3 |\n| --- | --- |\n| A | 1 |\n")
+    (docs / "seed").mkdir(parents=True)
+    (docs / "seed" / "table.md").write_text("## The table: new\n\n### Set5\n\n| method | x3 |\n| --- | --- |\n| A | 1 |\n")
     (docs / "results.md").write_text(f"# Results\nbefore\n{script.TABLE_START}\nold table\n{script.TABLE_END}\nafter\n")
     ctx = type("Ctx", (), dict(out=out, docs=docs))()
     script.write_docs(ctx)
