@@ -36,12 +36,15 @@ def main(argv=None):
     p.add_argument("--lr", type=arg(validate.positive, kind=float), default=None, help="paper 0.01, fast 1e-3")
     p.add_argument("--alpha-epochs", type=arg(non_negative), default=None,
                    help="epochs over which alpha falls from 1 to 0 (paper 25, fast 5; 0: no recursive supervision)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="also train on each patch's 8 flips/rotations (off in both recipes, as the paper)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
     add_run_flags(p, out="runs/drcn")
     args = p.parse_args(argv)
     train(scale=args.scale, recipe=args.recipe, width=args.width, recursions=args.recursions, epochs=args.epochs,
-          batch=args.batch, lr=args.lr, ema_decay=args.ema, alpha_epochs=args.alpha_epochs, **run_kwargs(args))
+          batch=args.batch, lr=args.lr, ema_decay=args.ema, alpha_epochs=args.alpha_epochs,
+          augment=args.augment, **run_kwargs(args))
     return 0
 
 

@@ -92,6 +92,20 @@ def test_smoke_a_small_drcn_beats_bicubic_at_x3(tmp_path, require_sets):
         assert (tmp_path / figure).stat().st_size > 1000
 
 
+def test_augment_trains_on_the_eight_flips_and_rotations_of_each_patch(tmp_path, require_sets, capsys):
+    """--augment multiplies the training patches by 8 (the recipes keep it off, as the paper)."""
+    import re
+    from tinysr.training import drcn
+    require_sets("T91", "Set5")
+    counts = []
+    for augment in (False, True):
+        drcn.train(recipe="fast", width=4, recursions=1, epochs=1, max_steps=1, max_images=1, augment=augment,
+                   out=str(tmp_path / str(augment)), progress=False, device="cpu")
+        counts.append(int(re.search(r"(\d+) patches from 1 T91 images", capsys.readouterr().out).group(1)))
+    assert counts[1] == 8 * counts[0] > 0
+    assert not drcn.RECIPES["fast"]["augment"] and not drcn.RECIPES["paper"]["augment"]
+
+
 def test_alpha_falls_linearly_and_zero_epochs_turns_supervision_off():
     """alpha = 1 - (fractional epoch) / alpha_epochs, floored at 0; alpha_epochs = 0 (the
     supervision-off ablation, `--alpha-epochs 0`) is alpha = 0 from the first batch."""

@@ -1,6 +1,7 @@
 """The DRCN recipes: one model per scale, trained with recursive supervision.
 
-Data (both): T91, Y, MATLAB bicubic, 41x41 ILR/HR patches on a stride-21 grid.
+Data (both): T91, Y, MATLAB bicubic, 41x41 ILR/HR patches on a stride-21 grid (``augment``: each
+also in its 8 flips/rotations, as VDSR's data; off in both recipes, as the paper).
 Loss: L = alpha * l1 + (1 - alpha) * l2 + beta * ||theta||^2, where l1 is the mean over the
 D intermediate predictions of (1/2N) sum ||y - y_d||^2, l2 the same for the ensemble, and
 alpha falls linearly from 1 to 0 over the first ``alpha_epochs`` epochs (per batch);
@@ -32,8 +33,8 @@ from tinysr.training.loop import check_run_folder, fit
 from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
 
 RECIPES = {
-    "paper": dict(width=256, recursions=16, epochs=200, batch=64, lr=0.01, ema=0.0, alpha_epochs=25),
-    "fast": dict(width=48, recursions=6, epochs=20, batch=32, lr=1e-3, ema=0.999, alpha_epochs=5),
+    "paper": dict(width=256, recursions=16, epochs=200, batch=64, lr=0.01, ema=0.0, alpha_epochs=25, augment=False),
+    "fast": dict(width=48, recursions=6, epochs=20, batch=32, lr=1e-3, ema=0.999, alpha_epochs=5, augment=False),
 }
 BETA = 1e-4
 FAST_EPOCH_BATCHES = 500
@@ -87,7 +88,7 @@ def recursion_psnr(model, test, device):
 
 
 def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batch=None, lr=None,
-          ema_decay=None, alpha_epochs=None, device="auto", data=None, out="runs/drcn", resume=False,
+          ema_decay=None, alpha_epochs=None, augment=None, device="auto", data=None, out="runs/drcn", resume=False,
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, stop_mid_epoch=False, progress=True,
           test_set="Set5"):
     """Train DRCN for one scale; checkpoints, figures and the model go into ``out``."""
@@ -95,7 +96,7 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
     r.update({k: v for k, v in dict(width=width, recursions=recursions, epochs=epochs, batch=batch, lr=lr,
-                                     ema=ema_decay, alpha_epochs=alpha_epochs).items() if v is not None})
+                                     ema=ema_decay, alpha_epochs=alpha_epochs, augment=augment).items() if v is not None})
     if not 0.0 <= r["ema"] < 1.0:
         raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
     check_run_folder(out, resume, overwrite)
@@ -108,7 +109,7 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
     train_images = Dataset("T91-train", images.files[:-VALIDATION_IMAGES][:max_images], images.root)
     if images.is_sample:                       # the sample photos: no room to hold any out
         held_out, train_images = images, images
-    patches = PairPatches(train_images, (scale,), size=41, stride=21, augment=False)
+    patches = PairPatches(train_images, (scale,), size=41, stride=21, augment=r["augment"])   # the 8 flips/rotations
     test, validation = SRTest(test_images, scale), SRTest(held_out, scale)
     per_epoch = FAST_EPOCH_BATCHES if recipe == "fast" else None
     print(f"DRCN width {r['width']}, {r['recursions']} recursions, x{scale}, recipe {recipe}: "
