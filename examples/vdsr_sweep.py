@@ -6,11 +6,12 @@ of patch pixels (``--epochs`` x 500 batches of 32 41x41 patches: a variant with 
 or larger patches gets more or fewer epochs), so the schedule is compressed the same way for
 each and the comparison is at (about) equal compute:
 
-    baseline  the fast recipe as it is
-    l1        the mean absolute error as the loss (the MSE is still reported)
-    batch16   batches of 16 (twice the steps, each half the work)
-    patch64   64x64 patches, batches of 13 (the padded border is a smaller share of each patch)
-    lr2e-3    twice the rate
+    baseline    the fast recipe as it is
+    l1          the mean absolute error as the loss (the MSE is still reported)
+    batch16     batches of 16 (twice the steps, each half the work)
+    patch64     64x64 patches, batches of 13 (the padded border is a smaller share of each patch)
+    lr2e-3      twice the rate
+    l1+batch16  the two that helped, together (is the gain additive?)
 
     python examples/vdsr_sweep.py                       # 5 epochs' worth each (~15 min a variant here)
     python examples/vdsr_sweep.py --only baseline l1
@@ -37,6 +38,7 @@ VARIANTS = {
     "batch16": dict(batch=16),
     "patch64": dict(patch=64, batch=13),
     "lr2e-3": dict(lr=2e-3),
+    "l1+batch16": dict(loss="l1", batch=16),
 }
 
 
