@@ -25,8 +25,8 @@ def main(argv=None):
     p.add_argument("--depth", type=arg(validate.positive), default=None, help="layers (paper 20, fast 10)")
     p.add_argument("--width", type=arg(validate.positive), default=None, help="channels (paper 64, fast 48)")
     p.add_argument("--epochs", type=arg(validate.positive), default=None,
-                   help="paper: 80 passes over the patches; fast: 40 epochs of 500 batches")
-    p.add_argument("--batch", type=arg(validate.positive), default=None, help="paper 64, fast 32")
+                   help="paper: 80 passes over the patches; fast: 72 epochs of 500 batches")
+    p.add_argument("--batch", type=arg(validate.positive), default=None, help="paper 64, fast 16")
     p.add_argument("--lr", type=arg(validate.positive, kind=float), default=None, help="paper 0.1, fast 1e-3")
     p.add_argument("--patch", type=arg(validate.positive), default=None,
                    help="patch side, also the grid's stride (paper and fast 41)")
@@ -34,8 +34,8 @@ def main(argv=None):
                    help="adjustable: each gradient element within +-theta/lr (paper default); value: "
                         "within +-theta; none (fast default)")
     p.add_argument("--loss", choices=LOSSES, default=None,
-                   help="mse: the per-pixel squared error (both recipes' default; the paper's is its half sum); "
-                        "l1: the mean absolute error")
+                   help="mse: the per-pixel squared error (paper default; the paper's is its half sum); "
+                        "l1: the mean absolute error (fast default)")
     p.add_argument("--theta", type=arg(validate.positive, kind=float), default=0.01, help="clipping theta (0.01)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
