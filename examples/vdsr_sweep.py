@@ -54,11 +54,10 @@ def run_variant(folder, change, epochs, data, max_steps=None, max_images=None):
     done = folder / RESULT
     if done.is_file():
         return json.loads(done.read_text())
-    settings = dict(BASE, **change)
-    summary = train(recipe="fast", depth=settings["depth"], width=settings["width"], batch=settings["batch"], clip=settings["clip"],
-                    lr=settings["lr"], ema_decay=settings["ema"], patch=settings["patch"], loss=settings["loss"],
-                    epochs=epochs_for(change, epochs), data=data, out=str(folder),
-                    resume=(folder / CHECKPOINT).is_file(), max_steps=max_steps, max_images=max_images)
+    settings = dict(BASE, **change, epochs=epochs_for(change, epochs))   # every setting named: the recipe may move on
+    settings["ema_decay"] = settings.pop("ema")                          # the recipe's key, train()'s argument
+    summary = train(recipe="fast", data=data, out=str(folder), resume=(folder / CHECKPOINT).is_file(),
+                    max_steps=max_steps, max_images=max_images, **settings)
     done.write_text(json.dumps(summary, indent=1))
     return summary
 

@@ -95,8 +95,8 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
     if recipe not in RECIPES:
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
-    r.update({k: v for k, v in dict(width=width, recursions=recursions, epochs=epochs, batch=batch, lr=lr,
-                                     ema=ema_decay, alpha_epochs=alpha_epochs, augment=augment).items() if v is not None})
+    r.update({k: v for k, v in dict(width=width, recursions=recursions, epochs=epochs, batch=batch, lr=lr, ema=ema_decay,
+                                     alpha_epochs=alpha_epochs, augment=augment).items() if v is not None})
     if not 0.0 <= r["ema"] < 1.0:
         raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
     check_run_folder(out, resume, overwrite)
