@@ -14,7 +14,7 @@ import sys
 
 from tinysr import validate
 from tinysr.command import Parser, add_run_flags, arg, run, run_kwargs
-from tinysr.training.vdsr import CLIPS, LOSSES, RECIPES, train
+from tinysr.training.vdsr import CLIPS, LOSSES, RECIPES, SCHEDULES, train
 
 
 def main(argv=None):
@@ -36,6 +36,9 @@ def main(argv=None):
     p.add_argument("--loss", choices=LOSSES, default=None,
                    help="mse: the per-pixel squared error (paper default; the paper's is its half sum); "
                         "l1: the mean absolute error (fast default)")
+    p.add_argument("--schedule", choices=SCHEDULES, default=None,
+                   help="step: paper /10 every 20 epochs, fast halved every quarter (default); "
+                        "cosine: half a cosine from --lr down to 0 over the epochs")
     p.add_argument("--theta", type=arg(validate.positive, kind=float), default=0.01, help="clipping theta (0.01)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
@@ -47,7 +50,7 @@ def main(argv=None):
     add_run_flags(p, out="runs/vdsr")
     args = p.parse_args(argv)
     train(recipe=args.recipe, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch,
-          lr=args.lr, ema_decay=args.ema, clip=args.clip, patch=args.patch, loss=args.loss, theta=args.theta, train_set=args.train_set,
+          lr=args.lr, ema_decay=args.ema, clip=args.clip, patch=args.patch, loss=args.loss, schedule=args.schedule, theta=args.theta, train_set=args.train_set,
           srcnn=args.srcnn, **run_kwargs(args))
     return 0
 

@@ -114,6 +114,25 @@ def test_schedules():
     assert opt3.param_groups[0]["lr"] == pytest.approx(0.05)
 
 
+def test_cosine_schedule_falls_from_the_start_to_the_floor_and_resumes():
+    p = nn.Parameter(np.zeros(1, dtype=np.float32))
+    opt = optim.SGD([p], lr=2.0)
+    cosine = optim.CosineLR(opt, total=4, floor=0.1)
+    lrs = []
+    for _ in range(6):
+        cosine.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    # 0.1 + 0.9 * (1 + cos(pi k / 4)) / 2 of 2.0, held at the floor after the 4th step
+    expected = [2.0 * (0.1 + 0.45 * (1 + np.cos(np.pi * min(k, 4) / 4))) for k in range(1, 7)]
+    np.testing.assert_allclose(lrs, expected)
+    assert lrs[1] == pytest.approx(1.1) and lrs[-1] == pytest.approx(0.2)
+    opt2 = optim.SGD([p], lr=2.0)
+    resumed = optim.CosineLR(opt2, total=4, floor=0.1)
+    resumed.load_state_dict({k: v for k, v in cosine.state_dict().items() if k != "base_lrs"} | {"count": 2, "factor": 0.55})
+    resumed.step()
+    assert opt2.param_groups[0]["lr"] == pytest.approx(lrs[2])
+
+
 def test_module_tree_state_dict_and_modes():
     net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.LeakyReLU(0.2),
                         nn.ConvTranspose2d(2, 1, 2, stride=2), nn.Upsample(2), nn.Sigmoid(), nn.Tanh())

@@ -1,4 +1,5 @@
 """Learning-rate schedules; each scales every group's lr from the lr it started with."""
+import math
 
 
 class _Schedule:
@@ -37,6 +38,21 @@ class HalvingLR(StepLR):
 
     def __init__(self, optimizer, every):
         super().__init__(optimizer, every, gamma=0.5)
+
+
+class CosineLR(_Schedule):
+    """Follow half a cosine from the starting lr down to ``floor`` times it over ``total`` calls
+    to ``step()``: no cliff for the weights to fall off, and the last epochs at the smallest rates."""
+
+    def __init__(self, optimizer, total, floor=0.0):
+        super().__init__(optimizer)
+        self.total, self.floor, self.count = total, floor, 0
+
+    def step(self):
+        self.count += 1
+        done = min(self.count, self.total) / self.total
+        self.factor = self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * done))
+        self._apply()
 
 
 class ReduceLROnPlateau(_Schedule):

@@ -11,8 +11,9 @@ paper  VDSR-20 (64 channels); SGD, momentum 0.9, weight decay 1e-4, batch 64; lr
        whatever the rate (``--clip value`` clips to a fixed [-theta, theta], ``none`` not at
        all: the clipping study).
 fast   for the CPU: a smaller VDSR (``depth``/``width``), Adam on the mean absolute error,
-       batches of 16 (both won examples/vdsr_sweep.py), lr halved every ``epochs // 4``, a weight
-       average, and "epochs" of 500 batches (a seeded pass) so that Set5 is scored often.
+       batches of 16 (both won examples/vdsr_sweep.py), lr halved every ``epochs // 4`` (``schedule``
+       "step"; "cosine": half a cosine down to 0, either recipe), a weight average, and "epochs"
+       of 500 batches (a seeded pass) so that Set5 is scored often.
 
 Each epoch scores Set5 at x2, x3 and x4 beside bicubic; "psnr" is the x3 score.
 """
@@ -33,13 +34,11 @@ from tinysr.training.loop import check_run_folder, fit
 from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
 
 RECIPES = {
-    "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable", patch=41, loss="mse"),
-    "fast": dict(depth=10, width=48, epochs=72, batch=16, lr=1e-3, ema=0.999, clip="none", patch=41, loss="l1"),
+    "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable", patch=41, loss="mse", schedule="step"),
+    "fast": dict(depth=10, width=48, epochs=72, batch=16, lr=1e-3, ema=0.999, clip="none", patch=41, loss="l1", schedule="step"),
 }
-LOSSES = ("mse", "l1")
-FAST_EPOCH_BATCHES = 500
-SCALES = (2, 3, 4)
-CLIPS = ("adjustable", "value", "none")
+LOSSES, CLIPS, SCHEDULES = ("mse", "l1"), ("adjustable", "value", "none"), ("step", "cosine")
+FAST_EPOCH_BATCHES, SCALES = 500, (2, 3, 4)
 
 
 def vdsr_step(model, optimizer, recipe, device, clip, theta, loss_name="mse"):
@@ -87,7 +86,7 @@ def _srcnn_run(source, device):
 
 
 def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=None, ema_decay=None,
-          clip=None, patch=None, loss=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
+          clip=None, patch=None, loss=None, schedule=None, theta=0.01, device="auto", data=None, train_set="291", out="runs/vdsr", resume=False,
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, stop_mid_epoch=False, progress=True,
           test_set="Set5", srcnn=None, scales=SCALES):
     """Train VDSR and write checkpoints, figures and the model into ``out``; returns a dict.
@@ -100,8 +99,8 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
     r.update({k: v for k, v in dict(depth=depth, width=width, epochs=epochs, batch=batch, lr=lr,
-                                     ema=ema_decay, clip=clip, patch=patch, loss=loss).items() if v is not None})
-    for key, allowed in (("clip", CLIPS), ("loss", LOSSES)):
+                                     ema=ema_decay, clip=clip, patch=patch, loss=loss, schedule=schedule).items() if v is not None})
+    for key, allowed in (("clip", CLIPS), ("loss", LOSSES), ("schedule", SCHEDULES)):
         if r[key] not in allowed:
             raise ArgumentError(f"--{key}: one of {', '.join(allowed)}, got {r[key]!r}")
     if not 0.0 <= r["ema"] < 1.0:
@@ -127,10 +126,11 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
     model.to(device)
     if recipe == "paper":
         optimizer = optim.SGD(model.parameters(), lr=r["lr"], momentum=0.9, weight_decay=1e-4)
-        schedules = {"lr": optim.StepLR(optimizer, step_size=20, gamma=0.1)}
+        steps_lr = optim.StepLR(optimizer, step_size=20, gamma=0.1)
     else:
         optimizer = optim.Adam(model.parameters(), lr=r["lr"])
-        schedules = {"lr": optim.StepLR(optimizer, step_size=max(1, r["epochs"] // 4), gamma=0.5)}
+        steps_lr = optim.StepLR(optimizer, step_size=max(1, r["epochs"] // 4), gamma=0.5)
+    schedules = {"lr": optim.CosineLR(optimizer, r["epochs"]) if r["schedule"] == "cosine" else steps_lr}
     averages = {"model": optim.EMA(model, r["ema"])} if r["ema"] else {}
     meta = {"model": "vdsr", "config": model.config, "scale": list(scales), "recipe": recipe, "seed": seed,
             "settings": r}
