@@ -15,7 +15,7 @@ import sys
 
 from tinysr import validate
 from tinysr.command import Parser, add_run_flags, arg, run, run_kwargs
-from tinysr.training.drcn import RECIPES, train
+from tinysr.training.drcn import LOSSES, RECIPES, SCHEDULES, train
 
 
 def non_negative(text, flag=""):
@@ -40,11 +40,16 @@ def main(argv=None):
                    help="also train on each patch's 8 flips/rotations (off in both recipes, as the paper)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")
+    p.add_argument("--loss", choices=LOSSES, default=None,
+                   help="mse: each term the mean squared error, as the paper (default); l1: the mean absolute error")
+    p.add_argument("--schedule", choices=SCHEDULES, default=None,
+                   help="plateau: /10 after 5 epochs without a better validation PSNR (paper); step: halved every "
+                        "quarter of the epochs (fast); cosine: half a cosine from --lr down to 0")
     add_run_flags(p, out="runs/drcn")
     args = p.parse_args(argv)
     train(scale=args.scale, recipe=args.recipe, width=args.width, recursions=args.recursions, epochs=args.epochs,
           batch=args.batch, lr=args.lr, ema_decay=args.ema, alpha_epochs=args.alpha_epochs,
-          augment=args.augment, **run_kwargs(args))
+          augment=args.augment, loss=args.loss, schedule=args.schedule, **run_kwargs(args))
     return 0
 
 

@@ -121,6 +121,34 @@ def test_alpha_falls_linearly_and_zero_epochs_turns_supervision_off():
     assert alphas(0, 0) == [0.0, 0.0]
 
 
+def test_l1_loss_option_puts_the_mean_absolute_error_in_both_terms():
+    """drcn_step(loss_name="l1"): l1 and l2 are half_sum x the mean |error| of the intermediate
+    predictions (averaged) and of the ensemble, checked against NumPy on a small DRCN."""
+    from tinysr import optim
+    from tinysr.training.drcn import drcn_step
+    model = _small().to(dtype="float32")
+    rng = np.random.default_rng(3)
+    x = rng.random((2, 1, 7, 7), dtype=np.float32)
+    y = rng.random((2, 1, 7, 7), dtype=np.float32)
+    out, each = model.outputs(tinysr.tensor(x))
+    want_l1 = np.mean([np.abs(p.numpy() - y).mean() for p in each]) * 0.5 * 49
+    want_l2 = np.abs(out.numpy() - y).mean() * 0.5 * 49
+    got = drcn_step(model, optim.SGD(model.parameters(), lr=0.0), "cpu", "l1")((x, y, 0.25))
+    np.testing.assert_allclose([got["l1"], got["l2"]], [want_l1, want_l2], rtol=1e-5)
+    np.testing.assert_allclose(got["loss"], 0.25 * want_l1 + 0.75 * want_l2, rtol=1e-5)
+    mse = drcn_step(model, optim.SGD(model.parameters(), lr=0.0), "cpu")((x, y, 0.25))
+    np.testing.assert_allclose(mse["l2"], ((out.numpy() - y) ** 2).mean() * 0.5 * 49, rtol=1e-5)
+
+
+def test_recipe_options_are_checked_by_name(tmp_path):
+    import pytest
+    from tinysr.errors import ArgumentError
+    from tinysr.training import drcn
+    for bad in (dict(loss="huber"), dict(schedule="linear")):
+        with pytest.raises(ArgumentError, match=next(iter(bad))):
+            drcn.train(out=str(tmp_path / "x"), **bad)
+
+
 def test_ablation_script_runs_every_variant_and_reuses_finished_runs(tmp_path, require_sets, monkeypatch):
     """examples/drcn_ablations.py end to end on a tiny budget: supervision on/off at the
     chosen D and each other D, one table row per variant; a second call retrains nothing."""

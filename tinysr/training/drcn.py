@@ -5,14 +5,14 @@ also in its 8 flips/rotations, as VDSR's data; off in both recipes, as the paper
 Loss: L = alpha * l1 + (1 - alpha) * l2 + beta * ||theta||^2, where l1 is the mean over the
 D intermediate predictions of (1/2N) sum ||y - y_d||^2, l2 the same for the ensemble, and
 alpha falls linearly from 1 to 0 over the first ``alpha_epochs`` epochs (per batch);
-beta = 1e-4, applied as the optimiser's weight decay 2 * beta (the gradient of
-beta ||theta||^2).
+beta = 1e-4, applied as the optimiser's weight decay 2 * beta (the gradient of beta ||theta||^2).
 
 paper  DRCN(256, 16); SGD, momentum 0.9, lr 0.01, batch 64, divided by 10 when the
        validation PSNR has not improved for 5 epochs, stopped once the lr falls below 1e-6;
        alpha over 25 epochs. The validation images are the last 5 of T91, held out.
 fast   for the CPU: a reduced DRCN (``width``, ``recursions``), Adam, a weight average,
-       "epochs" of 500 batches, alpha over the first quarter of the epochs.
+       "epochs" of 500 batches, alpha over the first quarter of the epochs, the rate halved every
+       quarter (``schedule`` "step"; "cosine": half a cosine down to 0; "plateau": the paper's).
 """
 import math
 import os
@@ -33,24 +33,25 @@ from tinysr.training.loop import check_run_folder, fit
 from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
 
 RECIPES = {
-    "paper": dict(width=256, recursions=16, epochs=200, batch=64, lr=0.01, ema=0.0, alpha_epochs=25, augment=False),
-    "fast": dict(width=48, recursions=6, epochs=20, batch=32, lr=1e-3, ema=0.999, alpha_epochs=5, augment=False),
+    "paper": dict(width=256, recursions=16, epochs=200, batch=64, lr=0.01, ema=0.0, alpha_epochs=25, augment=False, loss="mse", schedule="plateau"),
+    "fast": dict(width=48, recursions=6, epochs=20, batch=32, lr=1e-3, ema=0.999, alpha_epochs=5, augment=False, loss="mse", schedule="step"),
 }
-BETA = 1e-4
-FAST_EPOCH_BATCHES = 500
-VALIDATION_IMAGES = 5
+LOSSES, SCHEDULES = ("mse", "l1"), ("plateau", "step", "cosine")
+BETA, FAST_EPOCH_BATCHES, VALIDATION_IMAGES = 1e-4, 500, 5
 
 
-def drcn_step(model, optimizer, device):
-    """step((x, y, alpha)) -> {"loss", "l1", "l2", "alpha"}: recursive supervision."""
+def drcn_step(model, optimizer, device, loss_name="mse"):
+    """step((x, y, alpha)) -> {"loss", "l1", "l2", "alpha"}: recursive supervision. ``loss_name``
+    "l1": each term is the mean absolute error (times the same half_sum) instead of the MSE."""
+    error = F.l1_loss if loss_name == "l1" else F.mse_loss
     def step(batch):
         x, y, alpha = batch
         xt, yt = tensor(x, device=device), tensor(y, device=device)
         optimizer.zero_grad()
         out, each = model.outputs(xt)
         half_sum = 0.5 * math.prod(y.shape[1:])       # (1/2N) sum over pixels = half_sum * MSE
-        l1 = sum(F.mse_loss(p, yt) for p in each) * (half_sum / len(each))
-        l2 = F.mse_loss(out, yt) * half_sum
+        l1 = sum(error(p, yt) for p in each) * (half_sum / len(each))
+        l2 = error(out, yt) * half_sum
         loss = l1 * alpha + l2 * (1.0 - alpha)
         loss.backward()
         optimizer.step()
@@ -88,7 +89,7 @@ def recursion_psnr(model, test, device):
 
 
 def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batch=None, lr=None,
-          ema_decay=None, alpha_epochs=None, augment=None, device="auto", data=None, out="runs/drcn", resume=False,
+          ema_decay=None, alpha_epochs=None, augment=None, loss=None, schedule=None, device="auto", data=None, out="runs/drcn", resume=False,
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, stop_mid_epoch=False, progress=True,
           test_set="Set5"):
     """Train DRCN for one scale; checkpoints, figures and the model go into ``out``."""
@@ -96,7 +97,10 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
         raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
     r = dict(RECIPES[recipe])
     r.update({k: v for k, v in dict(width=width, recursions=recursions, epochs=epochs, batch=batch, lr=lr, ema=ema_decay,
-                                     alpha_epochs=alpha_epochs, augment=augment).items() if v is not None})
+                                     alpha_epochs=alpha_epochs, augment=augment, loss=loss, schedule=schedule).items() if v is not None})
+    for key, allowed in (("loss", LOSSES), ("schedule", SCHEDULES)):
+        if r[key] not in allowed:
+            raise ArgumentError(f"--{key}: one of {', '.join(allowed)}, got {r[key]!r}")
     if not 0.0 <= r["ema"] < 1.0:
         raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
     check_run_folder(out, resume, overwrite)
@@ -118,12 +122,11 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
           f"{test_images.name} bicubic {test.bicubic:.2f} dB")
 
     model.to(device)
-    if recipe == "paper":
-        optimizer = optim.SGD(model.parameters(), lr=r["lr"], momentum=0.9, weight_decay=2 * BETA)
-        schedules = {"lr": optim.ReduceLROnPlateau(optimizer, factor=0.1, patience=5)}
-    else:
-        optimizer = optim.Adam(model.parameters(), lr=r["lr"], weight_decay=2 * BETA)
-        schedules = {"lr": optim.StepLR(optimizer, step_size=max(1, r["epochs"] // 4), gamma=0.5)}
+    optimizer = (optim.SGD(model.parameters(), lr=r["lr"], momentum=0.9, weight_decay=2 * BETA) if recipe == "paper"
+                 else optim.Adam(model.parameters(), lr=r["lr"], weight_decay=2 * BETA))
+    schedules = {"lr": optim.ReduceLROnPlateau(optimizer, factor=0.1, patience=5) if r["schedule"] == "plateau" else
+                 optim.CosineLR(optimizer, r["epochs"]) if r["schedule"] == "cosine" else
+                 optim.StepLR(optimizer, step_size=max(1, r["epochs"] // 4), gamma=0.5)}
     averages = {"model": optim.EMA(model, r["ema"])} if r["ema"] else {}
     meta = {"model": "drcn", "config": model.config, "scale": scale, "recipe": recipe, "seed": seed,
             "settings": r}
@@ -134,21 +137,21 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
 
     def draw(history):
         draw_curves(history, out, f"DRCN-{r['recursions']} x{scale} ({recipe}) on {test_images.name}",
-                    "training loss (1/2 sum of squares)")
+                    "training loss (1/2 sum of squares)" if r["loss"] == "mse" else "training loss (N/2 x mean |error|)")
         figures.loss_curve(history, os.path.join(out, "l1_l2.png"), "l1 (intermediate) and l2 (ensemble)",
                            "l1", "l1", {"l2": (history["iteration"], history["l2"]),
                                         "alpha": (history["iteration"], history["alpha"])})
 
     t0 = time.perf_counter()
-    history = fit(drcn_step(model, optimizer, device),
+    history = fit(drcn_step(model, optimizer, device, r["loss"]),
                   with_alpha(patch_batches(patches, r["batch"], seed, per_epoch), r["alpha_epochs"]),
                   modules={"model": model}, optimizers={"model": optimizer}, schedules=schedules,
                   averages=averages, epochs=r["epochs"], out_dir=out, meta=meta, resume=resume,
                   evaluate=evaluate, on_stop=draw, progress=progress, max_steps=max_steps,
                   max_seconds=None if max_minutes is None else 60.0 * max_minutes,
                   stop_mid_epoch=stop_mid_epoch, plateau_metric="validation",
-                  stop_when=lambda: "the learning rate fell below 1e-6"
-                  if optimizer.param_groups[0]["lr"] < 1e-6 else None)
+                  stop_when=lambda: "the learning rate fell below 1e-6"     # the paper's end of its plateaus
+                  if r["schedule"] == "plateau" and optimizer.param_groups[0]["lr"] < 1e-6 else None)
     seconds = time.perf_counter() - t0
     if averages:
         averages["model"].apply()
