@@ -37,8 +37,8 @@ def main(argv=None):
                    help="mse: the per-pixel squared error (paper default; the paper's is its half sum); "
                         "l1: the mean absolute error (fast default)")
     p.add_argument("--schedule", choices=SCHEDULES, default=None,
-                   help="step: paper /10 every 20 epochs, fast halved every quarter (default); "
-                        "cosine: half a cosine from --lr down to 0 over the epochs")
+                   help="step: /10 every 20 epochs (paper default); cosine: half a cosine from --lr down "
+                        "to 0 over the epochs (fast default); with --recipe fast, step halves every quarter")
     p.add_argument("--theta", type=arg(validate.positive, kind=float), default=0.01, help="clipping theta (0.01)")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="decay of the weight average evaluated and saved (fast 0.999, paper off; 0: off)")

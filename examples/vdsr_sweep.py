@@ -32,7 +32,7 @@ from tinysr.training.loop import CHECKPOINT, HISTORY
 from tinysr.training.vdsr import RECIPES, train
 
 RESULT = "result.json"      # written when a variant's run has finished
-BASE = dict(RECIPES["fast"], loss="mse", batch=32)   # what the sweep compared against
+BASE = dict(RECIPES["fast"], loss="mse", batch=32, schedule="step")   # what the sweep compared against
 VARIANTS = {
     "baseline": {},
     "l1": dict(loss="l1"),
