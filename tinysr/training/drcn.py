@@ -25,12 +25,12 @@ from tinysr import optim
 from tinysr.data import Dataset, load_dataset
 from tinysr.data.patches import PairPatches
 from tinysr.device import describe, select
-from tinysr.errors import ArgumentError
 from tinysr.models import DRCN
 from tinysr.tensor import no_grad, tensor
 from tinysr.training import figures
 from tinysr.training.loop import check_run_folder, fit
-from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
+from tinysr.training.sr_task import (SRTest, check_training_data, draw_curves, export_model, patch_batches,
+                                     recipe_settings)
 
 RECIPES = {
     "paper": dict(width=256, recursions=16, epochs=200, batch=64, lr=0.01, ema=0.0, alpha_epochs=25, augment=False, loss="mse", schedule="plateau"),
@@ -93,16 +93,9 @@ def train(scale=3, recipe="fast", width=None, recursions=None, epochs=None, batc
           overwrite=False, seed=0, max_images=None, max_steps=None, max_minutes=None, stop_mid_epoch=False, progress=True,
           test_set="Set5"):
     """Train DRCN for one scale; checkpoints, figures and the model go into ``out``."""
-    if recipe not in RECIPES:
-        raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
-    r = dict(RECIPES[recipe])
-    r.update({k: v for k, v in dict(width=width, recursions=recursions, epochs=epochs, batch=batch, lr=lr, ema=ema_decay,
-                                     alpha_epochs=alpha_epochs, augment=augment, loss=loss, schedule=schedule).items() if v is not None})
-    for key, allowed in (("loss", LOSSES), ("schedule", SCHEDULES)):
-        if r[key] not in allowed:
-            raise ArgumentError(f"--{key}: one of {', '.join(allowed)}, got {r[key]!r}")
-    if not 0.0 <= r["ema"] < 1.0:
-        raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
+    r = recipe_settings(RECIPES, recipe, dict(width=width, recursions=recursions, epochs=epochs, batch=batch, lr=lr,
+                                              ema=ema_decay, alpha_epochs=alpha_epochs, augment=augment, loss=loss,
+                                              schedule=schedule), {"loss": LOSSES, "schedule": SCHEDULES})
     check_run_folder(out, resume, overwrite)
     device = select(device)
 

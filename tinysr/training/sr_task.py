@@ -113,6 +113,20 @@ class SRTest:
         figures.side_by_side(panels, path, crop=((hr.shape[0] - size) // 2, (hr.shape[1] - size) // 2, size))
 
 
+def recipe_settings(recipes, recipe, overrides, choices):
+    """The named recipe's settings with each override that is not None, every named choice
+    (setting -> allowed values) and the weight average's decay checked, with the flag's name."""
+    if recipe not in recipes:
+        raise ArgumentError(f"--recipe: one of {', '.join(recipes)}, got {recipe!r}")
+    r = dict(recipes[recipe], **{k: v for k, v in overrides.items() if v is not None})
+    for key, allowed in choices.items():
+        if r[key] not in allowed:
+            raise ArgumentError(f"--{key}: one of {', '.join(allowed)}, got {r[key]!r}")
+    if not 0.0 <= r["ema"] < 1.0:
+        raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
+    return r
+
+
 def check_training_data(train_set, test_set):
     """Say plainly when the real sets are missing and the sample photos stand in."""
     if not train_set.is_sample:

@@ -31,7 +31,8 @@ from tinysr.errors import ArgumentError
 from tinysr.models import VDSR
 from tinysr.tensor import tensor
 from tinysr.training.loop import check_run_folder, fit
-from tinysr.training.sr_task import SRTest, check_training_data, draw_curves, export_model, patch_batches
+from tinysr.training.sr_task import (SRTest, check_training_data, draw_curves, export_model, patch_batches,
+                                     recipe_settings)
 
 RECIPES = {
     "paper": dict(depth=20, width=64, epochs=80, batch=64, lr=0.1, ema=0.0, clip="adjustable", patch=41, loss="mse", schedule="step"),
@@ -95,16 +96,9 @@ def train(recipe="fast", depth=None, width=None, epochs=None, batch=None, lr=Non
     authors' model through `tinysr import-weights srcnn`) for the crop figure alone. ``scales``: the zooms trained
     and scored (the paper: 2, 3, 4 in one model)."""
     scales = tuple(sorted(scales))
-    if recipe not in RECIPES:
-        raise ArgumentError(f"--recipe: one of {', '.join(RECIPES)}, got {recipe!r}")
-    r = dict(RECIPES[recipe])
-    r.update({k: v for k, v in dict(depth=depth, width=width, epochs=epochs, batch=batch, lr=lr,
-                                     ema=ema_decay, clip=clip, patch=patch, loss=loss, schedule=schedule).items() if v is not None})
-    for key, allowed in (("clip", CLIPS), ("loss", LOSSES), ("schedule", SCHEDULES)):
-        if r[key] not in allowed:
-            raise ArgumentError(f"--{key}: one of {', '.join(allowed)}, got {r[key]!r}")
-    if not 0.0 <= r["ema"] < 1.0:
-        raise ArgumentError(f"--ema: a decay in [0, 1), got {r['ema']}")
+    r = recipe_settings(RECIPES, recipe, dict(depth=depth, width=width, epochs=epochs, batch=batch, lr=lr, ema=ema_decay,
+                                              clip=clip, patch=patch, loss=loss, schedule=schedule),
+                        {"clip": CLIPS, "loss": LOSSES, "schedule": SCHEDULES})
     check_run_folder(out, resume, overwrite)
     device = select(device)
     compare, others = _srcnn_run(srcnn, device)
